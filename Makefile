@@ -1,0 +1,42 @@
+# The two entry points are `make demo` and `make test` (see README). Everything else is a part of them.
+SHELL := /bin/bash
+VENV := $(CURDIR)/.venv
+export PATH := $(VENV)/bin:$(PATH)
+export PYTHONPATH := $(CURDIR)/tools
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build
+export ANSIBLE_NOCOLOR := 1
+export ANSIBLE_FORCE_COLOR := 0
+
+.PHONY: demo test bootstrap tree sanity unit sim-test integration lint changelog-lint clean
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+tree: bootstrap
+	@scripts/collection-tree.sh >/dev/null
+
+## The main job: local simulator nodes, the example mim built and rolled out, each node called.
+demo: tree
+	@scripts/demo.sh
+
+## Every test. .ci/run calls exactly this.
+test: tree
+	@scripts/test.sh
+
+sanity: tree
+	@scripts/sanity.sh
+
+unit: tree
+	@pytest -q tests/unit
+
+sim-test: tree
+	@pytest -q tests/sim
+
+integration: tree
+	@pytest -q tests/integration
+
+lint: tree
+	@scripts/lint.sh
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# ansible-lint with the production profile over the collection tree; no skip list, no ignore file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+dest=$(scripts/collection-tree.sh)
+cd "$dest"
+test ! -e .ansible-lint-ignore
+exec "$root/.venv/bin/ansible-lint" --profile production --offline --nocolor
