@@ -180,7 +180,7 @@ def test_api_key_guards_all_but_healthcheck(built):
 
 def test_version_is_injected_at_build_time(tmp_path):
     built = build_copy(tmp_path, version="1.2.3")
-    entry, _ = read_image(built / "deploy" / "hello-v1-1.2.3.tar")
+    entry, dummy = read_image(built / "deploy" / "hello-v1-1.2.3.tar")
     assert entry["RepoTags"] == ["hello-v1:1.2.3"]
     out = call_mim(built / "build" / "index.js", [{"url": "/version"}, {"url": "/healthcheck"}])
     assert [r["body"]["version"] for r in out["results"]] == ["1.2.3", "1.2.3"]

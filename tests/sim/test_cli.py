@@ -17,14 +17,14 @@ def test_serve_refuses_a_busy_port(tmp_path):
         sock.listen()
         port = sock.getsockname()[1]
         done = subprocess.run([sys.executable, "-m", "mimoe_sim", "serve", "--port", str(port), "--data-dir",
-                               str(tmp_path / "n")], capture_output=True, text=True, env=ENV, timeout=30)
+                               str(tmp_path / "n")], capture_output=True, text=True, check=False, env=ENV, timeout=30)
     assert done.returncode == 2
     assert "cannot listen" in done.stderr
 
 
 def test_fleet_requires_nodes_and_inventory(tmp_path):
     done = subprocess.run([sys.executable, "-m", "mimoe_sim", "fleet", "--data-dir", str(tmp_path)],
-                          capture_output=True, text=True, env=ENV, timeout=30)
+                          capture_output=True, text=True, check=False, env=ENV, timeout=30)
     assert done.returncode == 2
     assert "--nodes" in done.stderr
 

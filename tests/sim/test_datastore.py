@@ -20,7 +20,7 @@ def _poll(mcm, mim_id="api-counter-v1", timeout=20):
 
 
 def test_backup_restore_round_trip(deployed, tmp_path):
-    for _ in range(3):
+    for dummy in range(3):
         deployed.mim("/api/counter/v1/counter")
     path = str(tmp_path / "backups" / "counter.json")
     os.makedirs(os.path.dirname(path))
@@ -38,7 +38,7 @@ def test_backup_restore_round_trip(deployed, tmp_path):
     with open(path) as fh:
         assert json.load(fh)["items"]["counter"]["value"] == "3"
 
-    for _ in range(2):
+    for dummy in range(2):
         deployed.mim("/api/counter/v1/counter")
     assert deployed.mim("/api/counter/v1/items").json() == {"counter": "5"}
     assert deployed.post("/mims/api-counter-v1/dataStore", json={"action": "restore", "path": path}).status_code == 200
@@ -59,7 +59,7 @@ def test_relative_path_lives_in_the_data_dir(deployed):
 def test_failures_are_reported(deployed, tmp_path):
     missing = str(tmp_path / "missing.json")
     deployed.post("/mims/api-counter-v1/dataStore", json={"action": "restore", "path": missing})
-    result, _ = _poll(deployed)
+    result, dummy = _poll(deployed)
     assert result["status"] == "failed"
     assert "not found" in result["message"]
     garbage = tmp_path / "garbage.json"
@@ -68,7 +68,7 @@ def test_failures_are_reported(deployed, tmp_path):
     assert _poll(deployed)[0]["status"] == "failed"
     nowhere = str(tmp_path / "no" / "such" / "dir" / "b.json")
     deployed.post("/mims/api-counter-v1/dataStore", json={"action": "backup", "path": nowhere})
-    result, _ = _poll(deployed)
+    result, dummy = _poll(deployed)
     assert result["status"] == "failed"
     assert "cannot write" in result["message"]
     assert deployed.mim("/api/counter/v1/counter").json()["counter"] == 1  # storage untouched

@@ -42,7 +42,7 @@ def test_error_rate_and_status(mcm):
 def test_error_rate_is_reproducible_with_a_seed(mcm):
     def run():
         mcm.node.set_faults(error_rate=0.5, seed=42)
-        return [mcm.get("/images").status_code for _ in range(20)]
+        return [mcm.get("/images").status_code for dummy in range(20)]
 
     first = run()
     assert first == run()

@@ -55,7 +55,7 @@ def test_fleet_with_shared_key_and_busy_port(tmp_path):
     try:
         failed = subprocess.run([sys.executable, "-m", "mimoe_sim", "fleet", "--nodes", "2", "--base-port",
                                  str(base), "--data-dir", str(tmp_path / "f1"), "--inventory",
-                                 str(tmp_path / "i1.yml")], capture_output=True, text=True, env=env, timeout=60)
+                                 str(tmp_path / "i1.yml")], capture_output=True, text=True, check=False, env=env, timeout=60)
         assert failed.returncode == 1
         assert "cannot listen" in failed.stderr
         assert not os.path.exists(tmp_path / "i1.yml")
@@ -65,8 +65,8 @@ def test_fleet_with_shared_key_and_busy_port(tmp_path):
         assert {n.api_key for n in fleet.nodes} == {"shared"}
         again = subprocess.run([sys.executable, "-m", "mimoe_sim", "fleet", "--nodes", "1", "--base-port",
                                 str(fleet.base_port + 10), "--data-dir", fleet.data_dir, "--inventory",
-                                str(tmp_path / "i2.yml")], capture_output=True, text=True, env=env, timeout=60)
+                                str(tmp_path / "i2.yml")], capture_output=True, text=True, check=False, env=env, timeout=60)
         assert again.returncode == 1 and "already runs" in again.stderr
     stop_again = subprocess.run([sys.executable, "-m", "mimoe_sim", "fleet", "stop", "--data-dir",
-                                 str(tmp_path / "f2")], capture_output=True, text=True, env=env, timeout=60)
+                                 str(tmp_path / "f2")], capture_output=True, text=True, check=False, env=env, timeout=60)
     assert stop_again.returncode == 0 and "no fleet" in stop_again.stdout
