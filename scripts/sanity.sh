@@ -5,6 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# ansible-test fetches its pip bootstrap script from outside the reachable registries: give it ours.
+pip_version=$("$root/.venv/bin/python" -c 'from ansible_test._internal.python_requirements import get_venv_packages
+from ansible_test._internal.host_configs import NativePythonConfig
+print(get_venv_packages(NativePythonConfig(version="3.11"))["pip"])' 2>/dev/null || echo 24.2)
+get_pip=$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py
+if [ ! -s "$get_pip" ]; then
+  mkdir -p "$(dirname "$get_pip")" && cp scripts/ansible-test-get-pip.py "$get_pip"
+fi
 dest=$(scripts/collection-tree.sh "${SANITY_TREE:-${TMPDIR:-/tmp}/mimoe-edge-sanity}")
 cd "$dest"
 # No ignore file: every finding fails the run.

@@ -19,4 +19,9 @@ step "pytest: unit, simulator, example mim, integration"
 # Each suite starts its own loopback servers on free ports, so xdist can spread them over both cores.
 pytest -n 2 --dist loadfile -p no:cacheprovider tests/unit tests/sim tests/example tests/integration
 
+step "molecule: every scenario under extensions/molecule"
+for scenario in extensions/molecule/*/; do
+  molecule test -s "$(basename "$scenario")"
+done
+
 step "done in $((SECONDS - started))s"
