@@ -1,0 +1,639 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mimoe.edge contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""HTTP client for the MCM API (``/mcm/v1``) of a mimik mimOE edge node.
+
+This is private to the collection (note the ``_`` prefix): its interface can change
+between minor releases without notice.
+
+One client object talks to one node. It owns a ``requests.Session`` with:
+
+* ``Authorization: Bearer <token>`` and, when a client ID is given, ``x-client-id``;
+* connect/read timeouts on every request;
+* retries with exponential backoff on connection errors and on 502/503/504 answers,
+  for idempotent methods only (GET, HEAD, PUT, DELETE, OPTIONS): a POST is sent once;
+* TLS verification on by default (``validate_certs``, ``ca_path``).
+
+Every failure (HTTP error, connection error, timeout, unreadable answer) is raised as
+:class:`MCMError`, whose message never contains the token.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import io
+import json
+import os
+import re
+import tarfile
+import traceback
+import zlib
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+
+
+API_PREFIX = '/mcm/v1'
+API_CURRENT = 'current'
+API_LEGACY = 'legacy'
+
+IDEMPOTENT_METHODS = frozenset(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'])
+RETRY_STATUSES = (502, 503, 504)
+MASK = '********'
+
+# Keys of a urllib3 Retry that the ``retries`` option may set. ``allowed_methods`` is
+# deliberately absent: a POST is never retried, whatever the user asks for.
+RETRY_KEYS = frozenset([
+    'total', 'connect', 'read', 'status', 'other', 'backoff_factor', 'backoff_max',
+    'status_forcelist', 'respect_retry_after_header',
+])
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 3
+DEFAULT_BACKOFF = 0.5
+
+_CHUNK = 1024 * 1024
+
+
+class MCMError(Exception):
+    """Every failure of an MCM call.
+
+    :ivar status: the HTTP status, or ``None`` when there was no HTTP answer.
+    :ivar server_message: what the node said (token masked), or ``None``.
+    :ivar hint: what the user can do about it.
+    :ivar method: HTTP method of the failed call, if any.
+    :ivar url: URL of the failed call, if any.
+    """
+
+    def __init__(self, message, status=None, server_message=None, hint=None, method=None, url=None):
+        self.message = message
+        self.status = status
+        self.server_message = server_message
+        self.hint = hint
+        self.method = method
+        self.url = url
+        super(MCMError, self).__init__(self.__str__())
+
+    def __str__(self):
+        text = self.message
+        if self.hint:
+            text = '%s. Hint: %s' % (text.rstrip('.'), self.hint)
+        return text
+
+    def to_dict(self):
+        """What modules return next to ``msg`` when a call failed."""
+        return dict(status=self.status, server_message=self.server_message, hint=self.hint,
+                    method=self.method, url=self.url)
+
+
+class MCMTarError(MCMError):
+    """A local image archive is missing, unreadable, or not a docker-save archive."""
+
+
+def mask_secret(text, secrets):
+    """Replace every occurrence of each non-empty secret in ``text`` with ``********``."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        text = str(text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def digest_hex(digest):
+    """The hex part of a digest: ``sha256:abc`` -> ``abc``; also accepts a real node's ``sha265:`` spelling."""
+    if not digest:
+        return None
+    digest = str(digest).strip().lower()
+    if ':' in digest:
+        digest = digest.split(':', 1)[1]
+    return digest or None
+
+
+def same_digest(one, other):
+    """Compare two digests after the colon (``sha256:x`` equals ``sha265:x``)."""
+    one, other = digest_hex(one), digest_hex(other)
+    return one is not None and one == other
+
+
+def file_digest(path):
+    """``sha256:<hex>`` of a file, read in 1 MiB chunks (never the whole file in memory)."""
+    sha = hashlib.sha256()
+    try:
+        with open(path, 'rb') as handle:
+            while True:
+                chunk = handle.read(_CHUNK)
+                if not chunk:
+                    break
+                sha.update(chunk)
+    except (IOError, OSError) as exc:
+        raise MCMTarError('Cannot read image archive %s: %s' % (path, exc),
+                          hint='check that src points to a readable file on the host that runs the task')
+    return 'sha256:' + sha.hexdigest()
+
+
+def image_name_from_tag(tag):
+    """Repository part of a RepoTag: ``hello-v1:1.0.0`` -> ``hello-v1``; ``reg:5000/x`` -> ``reg:5000/x``."""
+    if ':' in tag:
+        repo, version = tag.rsplit(':', 1)
+        if '/' not in version:
+            return repo
+    return tag
+
+
+def inspect_image_tar(path):
+    """Validate a docker-save image archive and describe it.
+
+    Checks, before anything is sent to a node: the file is a complete tar archive; it holds
+    ``manifest.json`` with at least one entry with ``RepoTags`` and ``Layers``; every layer
+    listed is in the archive and is itself a readable tar; one layer holds the entry file
+    (``mimik.entry`` label of the image config, ``index.js`` by default).
+
+    :returns: dict with ``name`` (from the first RepoTag that is not ``runtime:*``), ``repo_tags``,
+              ``entry``, ``digest`` (``sha256:`` of the archive bytes) and ``size``.
+    :raises MCMTarError: with a message that names the archive and the problem.
+    """
+    def fail(reason):
+        raise MCMTarError('%s is not a valid mim image archive (docker-save layout): %s' % (path, reason),
+                          hint='build it with the mimik packager (npm run package) or docker save')
+
+    if not os.path.exists(path):
+        raise MCMTarError('Image archive %s does not exist' % path,
+                          hint='src is read on the host that runs the task; with delegate_to: localhost '
+                               'that is the controller')
+    if not os.path.isfile(path):
+        fail('not a regular file')
+
+    try:
+        with tarfile.open(path, 'r:') as tar:
+            members = {}
+            for member in tar.getmembers():  # reads every header: a truncated archive fails here
+                members[member.name[2:] if member.name.startswith('./') else member.name] = member
+            if 'manifest.json' not in members:
+                fail('manifest.json is missing')
+            try:
+                manifest = json.loads(tar.extractfile(members['manifest.json']).read().decode('utf-8'))
+            except ValueError as exc:
+                fail('manifest.json is not valid JSON (%s)' % exc)
+            if not isinstance(manifest, list) or not manifest or not isinstance(manifest[0], dict):
+                fail('manifest.json must be a non-empty list of objects')
+            entry = manifest[0]
+            repo_tags = entry.get('RepoTags')
+            layers = entry.get('Layers')
+            if not isinstance(repo_tags, list) or not repo_tags or not all(isinstance(t, str) for t in repo_tags):
+                fail('manifest.json has no RepoTags (the node names the image after its first RepoTag)')
+            if not isinstance(layers, list) or not layers:
+                fail('manifest.json has no Layers')
+
+            entry_file = 'index.js'
+            config_name = entry.get('Config')
+            if isinstance(config_name, str) and config_name in members:
+                try:
+                    config = json.loads(tar.extractfile(members[config_name]).read().decode('utf-8'))
+                    labels = (config.get('config') or {}).get('Labels') or {}
+                    if isinstance(labels.get('mimik.entry'), str) and labels['mimik.entry']:
+                        entry_file = labels['mimik.entry']
+                except (ValueError, AttributeError):
+                    fail('image config %s is not valid JSON' % config_name)
+
+            found_entry = False
+            for layer in layers:
+                if not isinstance(layer, str) or layer not in members:
+                    fail('layer %s listed in manifest.json is not in the archive' % layer)
+                data = tar.extractfile(members[layer])
+                if data is None:
+                    fail('layer %s is not a file' % layer)
+                blob = data.read()  # reads the layer bytes: a truncated archive fails here
+                if len(blob) != members[layer].size:
+                    fail('layer %s is truncated' % layer)
+                try:
+                    with tarfile.open(fileobj=io.BytesIO(blob), mode='r:') as layer_tar:
+                        names = [n[2:] if n.startswith('./') else n for n in layer_tar.getnames()]
+                except (tarfile.TarError, EOFError) as exc:
+                    fail('layer %s is not a readable tar (%s)' % (layer, exc))
+                if entry_file in names:
+                    found_entry = True
+            if not found_entry:
+                fail('no layer holds the entry file %s' % entry_file)
+    except (tarfile.TarError, EOFError, zlib.error) as exc:
+        fail('unreadable or truncated tar (%s)' % exc)
+    except (IOError, OSError) as exc:
+        raise MCMTarError('Cannot read image archive %s: %s' % (path, exc))
+
+    names = [t for t in repo_tags if not t.startswith('runtime:')] or repo_tags
+    return dict(
+        name=image_name_from_tag(names[0]),
+        repo_tags=repo_tags,
+        entry=entry_file,
+        digest=file_digest(path),
+        size=os.path.getsize(path),
+    )
+
+
+def _strip_html(text):
+    text = re.sub(r'(?is)<(script|style).*?</\1>', ' ', text)
+    text = re.sub(r'<[^>]+>', ' ', text)
+    return re.sub(r'\s+', ' ', text).strip()
+
+
+def server_message(response):
+    """The node's error text, parsed defensively.
+
+    Understands ``{"error": {"code", "message"}}``, ``{"error": "text"}``, ``{"message": "text"}``,
+    plain text and HTML. Long text is cut at 500 characters.
+    """
+    text = response.text or ''
+    message = None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        error = body.get('error')
+        if isinstance(error, dict):
+            message = error.get('message') or error.get('msg') or error.get('reason')
+        elif isinstance(error, str):
+            message = error
+        if not message and isinstance(body.get('message'), str):
+            message = body['message']
+        if not message and isinstance(body.get('msg'), str):
+            message = body['msg']
+        if not message:
+            message = json.dumps(body, sort_keys=True)
+    elif body is not None:
+        message = json.dumps(body)
+    else:
+        message = _strip_html(text) if '<' in text else text.strip()
+    if not message:
+        message = response.reason or ''
+    if len(message) > 500:
+        message = message[:500] + '...'
+    return message
+
+
+def status_hint(status, resource=None, conflict=None):
+    if status in (401, 403):
+        return ('check the MCM API key or edge access token (mcm_token / MCM_TOKEN); an edge access token '
+                'must carry the scope edge:mcm, and x-client-id (client_id) must be a client the token may act for')
+    if status == 404:
+        return '%s was not found on the node' % (resource or 'the resource')
+    if status == 409:
+        return conflict or ('the request conflicts with the state of the node (%s)' % (resource or 'resource'))
+    if status == 400:
+        return 'the node rejected the request body; check the image archive and the mim spec'
+    if status == 413:
+        return 'the image archive is too large for the node'
+    if status in RETRY_STATUSES:
+        return 'the node or a proxy in front of it is unavailable; idempotent calls were retried (option retries)'
+    if status is not None and status >= 500:
+        return 'the node failed to handle the request; see its log'
+    return None
+
+
+def build_retry(retries):
+    """A urllib3 ``Retry`` for idempotent methods from the ``retries`` option (int or dict)."""
+    settings = dict(
+        total=DEFAULT_RETRIES,
+        backoff_factor=DEFAULT_BACKOFF,
+        status_forcelist=RETRY_STATUSES,
+    )
+    if retries is None:
+        pass
+    elif isinstance(retries, bool):
+        raise ValueError('retries must be an integer or a dictionary, not a boolean')
+    elif isinstance(retries, int):
+        if retries < 0:
+            raise ValueError('retries must be 0 or more, got %d' % retries)
+        settings['total'] = retries
+    elif isinstance(retries, dict):
+        unknown = sorted(set(retries) - RETRY_KEYS)
+        if unknown:
+            raise ValueError('retries has unsupported keys %s; supported: %s'
+                             % (', '.join(unknown), ', '.join(sorted(RETRY_KEYS))))
+        settings.update(retries)
+        if 'status_forcelist' in settings:
+            settings['status_forcelist'] = tuple(int(s) for s in settings['status_forcelist'])
+    else:
+        raise ValueError('retries must be an integer or a dictionary of urllib3 Retry settings, got %r' % (retries,))
+    settings['allowed_methods'] = IDEMPOTENT_METHODS
+    settings['raise_on_status'] = False
+    try:
+        return Retry(**settings)
+    except TypeError as exc:
+        raise ValueError('retries: %s' % exc)
+
+
+class MCMClient(object):
+    """A client of one node's MCM API.
+
+    :param url: base URL of the node (``https://node:8083``); a trailing ``/mcm/v1`` is accepted.
+    :param token: MCM API key or edge access token (sent as ``Authorization: Bearer``).
+    :param client_id: sent as ``x-client-id`` when set.
+    :param api_version: ``auto`` (detect once), ``current`` or ``legacy``.
+    """
+
+    def __init__(self, url, token, client_id=None, validate_certs=True, ca_path=None,
+                 timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, api_version='auto'):
+        if not HAS_REQUESTS:
+            raise MCMError('The Python library requests is required on the host that runs the task')
+        if not url:
+            raise MCMError('mcm_url is empty', hint='set mcm_url or the environment variable MCM_URL')
+        if not re.match(r'^https?://', url):
+            raise MCMError('mcm_url must start with http:// or https://, got %s' % url)
+        if not token:
+            raise MCMError('mcm_token is empty', hint='set mcm_token or the environment variable MCM_TOKEN')
+        base = url.rstrip('/')
+        if base.endswith(API_PREFIX):
+            base = base[:-len(API_PREFIX)]
+        self.base_url = base
+        self.token = token
+        self.client_id = client_id
+        self.timeout = float(timeout)
+        self._api_version = None if api_version in (None, 'auto') else api_version
+        if self._api_version not in (None, API_CURRENT, API_LEGACY):
+            raise MCMError('api_version must be one of auto, current, legacy; got %s' % api_version)
+        try:
+            retry = build_retry(retries)
+        except ValueError as exc:
+            raise MCMError(str(exc))
+        self.retry = retry
+
+        headers = {'Authorization': 'Bearer %s' % token, 'Accept': 'application/json'}
+        if client_id:
+            headers['x-client-id'] = client_id
+        verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+
+        # Idempotent calls: retried per self.retry. POSTs use their own session without any retry,
+        # because urllib3 retries connection errors for every method.
+        self._session = requests.Session()
+        self._session.headers.update(headers)
+        self._session.verify = verify
+        adapter = HTTPAdapter(max_retries=retry)
+        self._session.mount('http://', adapter)
+        self._session.mount('https://', adapter)
+
+        self._post_session = requests.Session()
+        self._post_session.headers.update(headers)
+        self._post_session.verify = verify
+        no_retry = HTTPAdapter(max_retries=Retry(total=0, connect=0, read=0, status=0, other=0, redirect=0,
+                                                 raise_on_status=False, raise_on_redirect=False))
+        self._post_session.mount('http://', no_retry)
+        self._post_session.mount('https://', no_retry)
+
+    # ---------------------------------------------------------------- low level
+
+    def url_for(self, path):
+        return '%s%s%s' % (self.base_url, API_PREFIX, path)
+
+    def _mask(self, text):
+        return mask_secret(text, [self.token])
+
+    def request(self, method, path, json_body=None, files=None, params=None, resource=None, conflict=None,
+                ok_missing=False):
+        """Send one call and return the decoded JSON answer (``None`` for an empty body).
+
+        :param resource: human description of the target, used in the 404 hint.
+        :param conflict: human description of what may conflict, used in the 409 hint.
+        :param ok_missing: return ``None`` on 404 instead of raising.
+        :raises MCMError: for any failure.
+        """
+        method = method.upper()
+        url = self.url_for(path)
+        session = self._session if method in IDEMPOTENT_METHODS else self._post_session
+        try:
+            response = session.request(method, url, json=json_body, files=files, params=params,
+                                       timeout=(self.timeout, self.timeout), allow_redirects=False)
+        except requests.exceptions.SSLError as exc:
+            raise MCMError('TLS error talking to %s: %s' % (url, self._mask(exc)), method=method, url=url,
+                           hint='set ca_path to the CA bundle that signed the node certificate, '
+                                'or validate_certs: false for a test node')
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
+            raise MCMError('No answer from %s within the timeout of %s seconds (%s %s)'
+                           % (url, self.timeout, method, type(exc).__name__), method=method, url=url,
+                           hint='check that the node is up and reachable, or raise timeout')
+        except requests.exceptions.RetryError as exc:
+            raise MCMError('%s %s failed after retries: %s' % (method, url, self._mask(exc)),
+                           method=method, url=url, hint=status_hint(503))
+        except requests.exceptions.ConnectionError as exc:
+            if _is_read_timeout(exc):
+                raise MCMError('No answer from %s within the timeout of %s seconds (%s ReadTimeout)'
+                               % (url, self.timeout, method), method=method, url=url,
+                               hint='check that the node is up and reachable, or raise timeout')
+            raise MCMError('Cannot connect to %s (timeout %s seconds): %s'
+                           % (url, self.timeout, self._mask(exc)), method=method, url=url,
+                           hint='check mcm_url (scheme, host and port: the node API listens on 8083 by default) '
+                                'and that the node is running')
+        except requests.exceptions.RequestException as exc:
+            raise MCMError('%s %s failed: %s' % (method, url, self._mask(exc)), method=method, url=url)
+
+        if response.status_code == 404 and ok_missing:
+            return None
+        if response.status_code >= 300:
+            message = self._mask(server_message(response))
+            raise MCMError('%s %s answered %s: %s' % (method, url, response.status_code, message),
+                           status=response.status_code, server_message=message,
+                           hint=status_hint(response.status_code, resource, conflict), method=method, url=url)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise MCMError('%s %s answered %s with a body that is not JSON: %s'
+                           % (method, url, response.status_code, self._mask(response.text[:200])),
+                           status=response.status_code, method=method, url=url,
+                           hint='check that mcm_url points to the node API port, not to the mim port or a proxy page')
+
+    @staticmethod
+    def unwrap(body):
+        """``{"data": X}`` -> X; anything else unchanged."""
+        if isinstance(body, dict) and 'data' in body and len(body) <= 2:
+            return body['data']
+        return body
+
+    def _list(self, path):
+        data = self.unwrap(self.request('GET', path))
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise MCMError('GET %s answered %r, expected a list' % (self.url_for(path), type(data).__name__))
+        return data
+
+    # ---------------------------------------------------------------- generation
+
+    @property
+    def api_version(self):
+        """``current`` or ``legacy``: detected once (GET /mims 200 -> current, 404 -> legacy)."""
+        if self._api_version is None:
+            body = self.request('GET', '/mims', ok_missing=True)
+            if body is not None:
+                self._api_version = API_CURRENT
+            else:
+                legacy = self.request('GET', '/containers', ok_missing=True)
+                if legacy is None:
+                    raise MCMError('%s answers neither /mcm/v1/mims nor /mcm/v1/containers' % self.base_url,
+                                   status=404, hint='check mcm_url: it must be the node API (port 8083 by default)')
+                self._api_version = API_LEGACY
+        return self._api_version
+
+    @property
+    def legacy(self):
+        return self.api_version == API_LEGACY
+
+    @property
+    def _mims_path(self):
+        return '/containers' if self.legacy else '/mims'
+
+    # ---------------------------------------------------------------- images
+
+    def list_images(self):
+        return self._list('/images')
+
+    def find_image(self, name):
+        """The image called ``name`` (or whose id is ``name``), or ``None``."""
+        for image in self.list_images():
+            if image_matches(image, name):
+                return image
+        return None
+
+    def upload_image(self, path, filename=None):
+        """Multipart upload (field ``image``, ``application/x-tar``); never sends ``Expect: 100-continue``."""
+        try:
+            handle = open(path, 'rb')
+        except (IOError, OSError) as exc:
+            raise MCMTarError('Cannot read image archive %s: %s' % (path, exc))
+        try:
+            files = {'image': (filename or os.path.basename(path), handle, 'application/x-tar')}
+            return self.unwrap(self.request('POST', '/images', files=files, resource='image upload',
+                                            conflict='an image with this name already exists on the node'))
+        finally:
+            handle.close()
+
+    def pull_image(self, url):
+        """Ask the node to fetch the image from ``url``."""
+        return self.unwrap(self.request('POST', '/images', json_body={'url': url},
+                                        params={'mode': 'reference'} if self.legacy else None,
+                                        resource='image at %s' % url,
+                                        conflict='an image with this name already exists on the node'))
+
+    def delete_image(self, image_id, name=None, users=None):
+        conflict = 'image %s is still used by a mim' % (name or image_id)
+        if users:
+            conflict = 'image %s is used by the mims %s; remove them first' % (name or image_id, ', '.join(users))
+        return self.unwrap(self.request('DELETE', '/images/%s' % quote(image_id),
+                                        resource='image %s' % (name or image_id), conflict=conflict,
+                                        ok_missing=True))
+
+    # ---------------------------------------------------------------- mims
+
+    def list_mims(self):
+        """Mims (current) or containers (legacy), in the node's shape."""
+        return self._list(self._mims_path)
+
+    def find_mim(self, name):
+        for mim in self.list_mims():
+            if mim.get('name') == name or mim.get('id') == name:
+                return mim
+        return None
+
+    def get_mim(self, mim_id):
+        """One mim by id, or ``None`` if missing."""
+        if self.legacy:
+            for mim in self.list_mims():
+                if mim.get('id') == mim_id:
+                    return mim
+            return None
+        return self.unwrap(self.request('GET', '/mims/%s' % quote(mim_id), ok_missing=True))
+
+    def deploy_mim(self, spec):
+        """POST a MimSpec ``{"name", "image", "env"}``; returns the node's mim."""
+        body = dict(name=spec['name'], image=spec['image'], env=dict(spec.get('env') or {}))
+        return self.unwrap(self.request('POST', self._mims_path, json_body=body,
+                                        resource='image %s' % spec['image'],
+                                        conflict='a mim called %s already exists' % spec['name']))
+
+    def delete_mim(self, mim_id, name=None):
+        return self.unwrap(self.request('DELETE', '%s/%s' % (self._mims_path, quote(mim_id)),
+                                        resource='mim %s' % (name or mim_id), ok_missing=True))
+
+    def set_container_state(self, mim_id, action, name=None):
+        """Legacy only: ``PUT /containers/{id}`` ``{"action": "start"|"stop"}``."""
+        if not self.legacy:
+            raise MCMError('Starting and stopping a mim needs the legacy MCM API; this node runs the current one')
+        return self.unwrap(self.request('PUT', '/containers/%s' % quote(mim_id), json_body={'action': action},
+                                        resource='mim %s' % (name or mim_id)))
+
+    # ---------------------------------------------------------------- compositions and datastore
+
+    def deploy_composition(self, specs):
+        """Current only: ``POST /compositions {"mims": [...]}`` -> list of mims."""
+        body = {'mims': [dict(name=s['name'], image=s['image'], env=dict(s.get('env') or {})) for s in specs]}
+        result = self.unwrap(self.request('POST', '/compositions', json_body=body, resource='compositions endpoint',
+                                          conflict='a mim of the composition already exists'))
+        if isinstance(result, dict) and isinstance(result.get('mims'), list):
+            result = result['mims']
+        return result if isinstance(result, list) else []
+
+    def datastore(self, mim_id, action=None, path=None, name=None):
+        """Start a datastore backup/restore (``action`` given) or read its progress (no action)."""
+        resource = 'mim %s' % (name or mim_id)
+        if action is None:
+            return self.unwrap(self.request('GET', '/mims/%s/dataStore' % quote(mim_id), resource=resource))
+        return self.unwrap(self.request('POST', '/mims/%s/dataStore' % quote(mim_id),
+                                        json_body={'action': action, 'path': path}, resource=resource,
+                                        conflict='a datastore operation is already running for %s' % resource))
+
+
+def _is_read_timeout(exc):
+    """Whether a requests ConnectionError wraps a urllib3 read timeout (after retries were used up)."""
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, 'reason', reason)
+    return type(reason).__name__ == 'ReadTimeoutError'
+
+
+def quote(value):
+    try:
+        from urllib.parse import quote as _quote
+    except ImportError:  # pragma: no cover
+        from urllib import quote as _quote
+    return _quote(str(value), safe='')
+
+
+def image_matches(image, name):
+    """Whether a node image is the one called ``name`` (by name, id, or a RepoTag repository)."""
+    if not isinstance(image, dict):
+        return False
+    if image.get('name') == name or image.get('id') == name:
+        return True
+    for tag in image.get('repoTags') or []:
+        if isinstance(tag, str) and image_name_from_tag(tag) == name:
+            return True
+    return False
+
+
+def image_digest(image):
+    """The content digest a node reports for an image (``digest``, or a legacy ``sha256:`` id / repoDigest)."""
+    if not isinstance(image, dict):
+        return None
+    if image.get('digest'):
+        return image['digest']
+    image_id = image.get('id')
+    if isinstance(image_id, str) and re.match(r'^sha2\d\d:[0-9a-fA-F]{16,}$', image_id):
+        return image_id
+    for repo_digest in image.get('repoDigests') or []:
+        if isinstance(repo_digest, str) and '@' in repo_digest:
+            return repo_digest.split('@', 1)[1]
+    return None

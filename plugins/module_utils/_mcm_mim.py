@@ -1,0 +1,435 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mimoe.edge contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Mim specs: validation, env normalisation, comparison with the node, masking, deployment.
+
+Private to the collection; the interface can change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import json
+import time
+import traceback
+
+try:
+    import jsonschema
+except ImportError:
+    HAS_JSONSCHEMA = False
+    JSONSCHEMA_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_JSONSCHEMA = True
+    JSONSCHEMA_IMPORT_ERROR = None
+
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
+    MASK,
+    MCMError,
+    image_matches,
+)
+
+RESERVED_COMPOSITION_KEY = 'MIMOE_COMPOSITION'
+BASE_API_PATH = 'MCM.BASE_API_PATH'
+MAX_EXECUTION_TIME = 'MCM.MAX_EXECUTION_TIME_SEC'
+RUNNING_STATES = ('started', 'running')
+LEGACY_ENV_UNKNOWN = '(not readable: the legacy API does not return env)'
+
+_ENV_SCHEMA = {'type': 'object', 'additionalProperties': {'type': 'string'}}
+
+MIM_SPEC_SCHEMA = {
+    'type': 'object',
+    'required': ['name', 'image'],
+    'additionalProperties': False,
+    'properties': {
+        'name': {'type': 'string', 'minLength': 1, 'pattern': '^[^/?#%\\s]+$'},
+        'image': {'type': 'string', 'minLength': 1},
+        'env': _ENV_SCHEMA,
+        'secret_env': _ENV_SCHEMA,
+    },
+}
+
+START_JSON_SCHEMA = {
+    'type': 'object',
+    'required': ['name', 'image'],
+    'additionalProperties': False,
+    'properties': {
+        'name': MIM_SPEC_SCHEMA['properties']['name'],
+        'image': MIM_SPEC_SCHEMA['properties']['image'],
+        'env': _ENV_SCHEMA,
+    },
+}
+
+
+class SpecError(Exception):
+    """Bad user input; the message names the field and the fix."""
+
+
+def _path_text(prefix, path):
+    text = prefix
+    for part in path:
+        if isinstance(part, int):
+            text += '[%d]' % part
+        else:
+            text += ('.%s' % part) if text else str(part)
+    return text
+
+
+def validate(instance, schema, prefix=''):
+    """Validate with jsonschema; returns a sorted list of messages like ``mims[2].env.PORT: 8080 is not of type 'string'``.
+
+    Values under ``secret_env`` are never quoted in a message.
+    """
+    if not HAS_JSONSCHEMA:
+        raise SpecError('the Python library jsonschema is required to validate mim specs')
+    validator = jsonschema.Draft7Validator(schema)
+    messages = []
+    for error in validator.iter_errors(instance):
+        path = list(error.absolute_path)
+        where = _path_text(prefix, path) or '(top level)'
+        if 'secret_env' in path and len(path) > path.index('secret_env') + 1:
+            message = 'the value is not of type \'string\' (value hidden); quote it'
+        else:
+            message = error.message
+            if error.validator == 'type' and error.validator_value == 'string' and path and path[-2:-1] in (
+                    ['env'], ['secret_env']):
+                message += '; quote it, env values are strings'
+            elif error.validator == 'additionalProperties' and not path:
+                message += '; allowed keys: %s' % ', '.join(sorted(schema.get('properties', {})))
+            elif error.validator == 'additionalProperties':
+                message += '; allowed keys: %s' % ', '.join(sorted(schema.get('properties', {})))
+        messages.append((path_sort_key(path), '%s: %s' % (where, message)))
+    return [m for dummy, m in sorted(messages)]
+
+
+def path_sort_key(path):
+    return [(0, p, '') if isinstance(p, int) else (1, 0, str(p)) for p in path]
+
+
+def spec_from_start_json(payload, source):
+    """A seed-style start.json ``{"name", "image", "env"}`` taken as is (validated)."""
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except ValueError as exc:
+            raise SpecError('%s is not valid JSON: %s' % (source, exc))
+    errors = validate(payload, START_JSON_SCHEMA, source)
+    if errors:
+        raise SpecError('; '.join(errors))
+    return dict(name=payload['name'], image=payload['image'], env=dict(payload.get('env') or {}))
+
+
+def merge_env(env, secret_env, where=''):
+    """env + secret_env (a key in both is an error); returns (merged, secret_keys)."""
+    env = dict(env or {})
+    secret_env = dict(secret_env or {})
+    both = sorted(set(env) & set(secret_env))
+    if both:
+        raise SpecError('%senv and %ssecret_env both set %s; set each key in only one of them'
+                        % (where, where, ', '.join(both)))
+    env.update(secret_env)
+    return env, set(secret_env)
+
+
+def env_as_dict(env):
+    """A node's env as a dict; accepts an object or a legacy list of ``VAR=value``."""
+    if env is None:
+        return None
+    if isinstance(env, dict):
+        return dict((str(k), v if isinstance(v, str) else json.dumps(v)) for k, v in env.items())
+    if isinstance(env, list):
+        result = {}
+        for item in env:
+            if isinstance(item, str) and '=' in item:
+                key, value = item.split('=', 1)
+                result[key] = value
+        return result
+    return None
+
+
+def normalize_base_path(path):
+    """``hello/v1/`` -> ``/hello/v1`` (what the node does to the requested base path)."""
+    return '/' + '/'.join(part for part in str(path).split('/') if part)
+
+
+def node_view_env(env, client_id):
+    """The env as the current generation stores it: ``MCM.BASE_API_PATH`` prefixed with ``/<clientId>``."""
+    result = dict(env or {})
+    base = result.get(BASE_API_PATH)
+    if base is not None and client_id:
+        base = normalize_base_path(base)
+        prefix = '/' + client_id
+        if not (base == prefix or base.startswith(prefix + '/')):
+            base = prefix + base
+        result[BASE_API_PATH] = base
+    return result
+
+
+def node_spec_env(env, client_id):
+    """Inverse of :func:`node_view_env`: the env to POST to redeploy a mim as the node reports it."""
+    result = dict(env or {})
+    base = result.get(BASE_API_PATH)
+    prefix = '/' + (client_id or '')
+    if client_id and base is not None and base.startswith(prefix + '/'):
+        result[BASE_API_PATH] = base[len(prefix):]
+    return result
+
+
+def env_changes(desired, node_env, client_id, name=None):
+    """Keys whose value differs, as ``{key: (on_node, desired)}`` (``None`` = absent).
+
+    Equal modulo what the node does to env:
+
+    * ``MCM.BASE_API_PATH`` is stored prefixed with ``/<clientId>`` (and defaults to ``/<clientId>/<name>``);
+    * ``MCM.*`` flags absent from the request are stored as ``"false"``;
+    * ``MCM.MAX_EXECUTION_TIME_SEC`` absent from the request is stored with the node's default, not compared.
+    """
+    desired = dict(desired or {})
+    want = node_view_env(desired, client_id)
+    have = dict(node_env or {})
+    changes = {}
+    for key in sorted(set(want) | set(have)):
+        w, h = want.get(key), have.get(key)
+        if w == h:
+            continue
+        if key not in desired:
+            if key == BASE_API_PATH and name and client_id and h == '/%s/%s' % (client_id, name):
+                continue
+            if key == MAX_EXECUTION_TIME:
+                continue
+            if key.startswith('MCM.') and h == 'false':
+                continue
+        else:
+            if key == BASE_API_PATH and h is not None and h == normalize_base_path(desired[key]):
+                continue  # a node that does not prefix
+            if key.startswith('MCM.') and w == 'false' and h is None:
+                continue
+        changes[key] = (h, desired.get(key))
+    return changes
+
+
+def mask_env(env, secret_keys):
+    if env is None:
+        return None
+    return dict((k, MASK if k in secret_keys else v) for k, v in env.items())
+
+
+def mask_mim(mim, secret_keys):
+    """A node's mim with the values of secret env keys replaced by ``********``."""
+    if not isinstance(mim, dict):
+        return mim
+    result = dict(mim)
+    env = env_as_dict(result.get('env'))
+    if env is not None and secret_keys:
+        result['env'] = mask_env(env, secret_keys)
+    return result
+
+
+def timestamp(value):
+    """Epoch seconds from epoch seconds, epoch milliseconds or an ISO 8601 string; ``None`` if unknown."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value / 1000.0 if value > 1e11 else float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.replace('.', '', 1).isdigit():
+            return timestamp(float(text))
+        if text.endswith('Z'):
+            text = text[:-1] + '+00:00'
+        try:
+            parsed = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+        return parsed.timestamp()
+    return None
+
+
+def image_replaced(mim, image):
+    """A reason if ``image`` (as the node reports it now) is newer content than the one ``mim`` was deployed from.
+
+    Legacy nodes name images by content (``imageId`` = ``sha256:...``), so a different ``imageId`` tells.
+    Current nodes keep the id ``<clientId>-<name>``; there the image ``created`` time later than the mim's
+    ``created`` time tells that the image was replaced after the mim was deployed.
+    """
+    if not image or not mim:
+        return None
+    mim_image_id, image_id = mim.get('imageId'), image.get('id')
+    if mim_image_id and image_id and str(mim_image_id).startswith('sha2') and mim_image_id != image_id:
+        return 'the image %s was replaced on the node since the mim was deployed (imageId differs)' % image.get('name')
+    image_created, mim_created = timestamp(image.get('created')), timestamp(mim.get('created'))
+    if image_created is not None and mim_created is not None and image_created > mim_created:
+        return 'the image %s was replaced on the node since the mim was deployed' % image.get('name')
+    return None
+
+
+def is_running(mim):
+    return isinstance(mim, dict) and str(mim.get('state', '')).lower() in RUNNING_STATES
+
+
+class Desired(object):
+    """A desired mim: name, image, merged env, and which env keys are secret."""
+
+    def __init__(self, name, image, env=None, secret_keys=None):
+        self.name = name
+        self.image = image
+        self.env = dict(env or {})
+        self.secret_keys = set(secret_keys or ())
+
+    def spec(self):
+        return dict(name=self.name, image=self.image, env=dict(self.env))
+
+    def masked(self):
+        return dict(name=self.name, image=self.image, env=mask_env(self.env, self.secret_keys))
+
+
+class Comparison(object):
+    def __init__(self):
+        self.equal = True
+        self.reasons = []
+        self.before = {}
+        self.after = {}
+
+    def differ(self, reason):
+        self.equal = False
+        self.reasons.append(reason)
+
+
+class MimManager(object):
+    """Compare and converge mims of one node (``mcm`` is an :class:`MCMModule`)."""
+
+    def __init__(self, mcm, store=None):
+        self.mcm = mcm
+        self.client = mcm.client
+        self.store = store
+        self._images = None
+        self._mims = None
+
+    # -------------------------------------------------------------- reading
+
+    def images(self, refresh=False):
+        if self._images is None or refresh:
+            self._images = self.client.list_images()
+        return self._images
+
+    def mims(self, refresh=False):
+        if self._mims is None or refresh:
+            self._mims = self.client.list_mims()
+        return self._mims
+
+    def find_mim(self, name, refresh=False):
+        for mim in self.mims(refresh):
+            if mim.get('name') == name:
+                return mim
+        return None
+
+    def find_image(self, name):
+        for image in self.images():
+            if image_matches(image, name):
+                return image
+        return None
+
+    def store_key(self, name):
+        return self.store.key(self.client.base_url, self.mcm.client_id, name)
+
+    def node_client_id(self, mim):
+        return (mim or {}).get('clientId') or self.mcm.client_id
+
+    # -------------------------------------------------------------- comparing
+
+    def compare(self, desired, mim):
+        """Compare a :class:`Desired` with the node's mim (or ``None``); fills diff with masked values."""
+        cmp = Comparison()
+        if mim is None:
+            cmp.differ('the mim %s is not deployed' % desired.name)
+            cmp.before = {'state': 'absent'}
+            cmp.after = {'state': 'present', 'image': desired.image,
+                         'env': mask_env(desired.env, desired.secret_keys)}
+            return cmp
+        if mim.get('image') != desired.image:
+            cmp.differ('image %s -> %s' % (mim.get('image'), desired.image))
+            cmp.before['image'] = mim.get('image')
+            cmp.after['image'] = desired.image
+        else:
+            replaced = image_replaced(mim, self.find_image(desired.image))
+            if replaced:
+                cmp.differ(replaced)
+                cmp.before['image'] = '%s (content replaced since the mim was deployed)' % mim.get('image')
+                cmp.after['image'] = desired.image
+
+        node_env = env_as_dict(mim.get('env'))
+        if self.client.legacy or node_env is None:
+            matches, reason = self.store.matches(self.store_key(desired.name), desired.image, desired.env, mim)
+            if not matches:
+                cmp.differ(reason)
+                cmp.before['env'] = LEGACY_ENV_UNKNOWN
+                cmp.after['env'] = mask_env(desired.env, desired.secret_keys)
+        else:
+            changes = env_changes(desired.env, node_env, self.node_client_id(mim), desired.name)
+            if changes:
+                cmp.differ('env differs in %s' % ', '.join(sorted(changes)))
+                before, after = {}, {}
+                for key, (old, new) in changes.items():
+                    secret = key in desired.secret_keys
+                    if old is not None:
+                        before[key] = MASK if secret else old
+                    if new is not None:
+                        after[key] = (MASK + ' (changed)' if old is not None else MASK) if secret else new
+                cmp.before['env'] = before
+                cmp.after['env'] = after
+        return cmp
+
+    # -------------------------------------------------------------- writing
+
+    def deploy(self, desired, existing=None):
+        """Redeploy: DELETE the existing mim (if any), then POST the spec. Returns the node's mim."""
+        if existing is not None:
+            self.remove(existing)
+        mim = self.client.deploy_mim(desired.spec())
+        self.mcm.actions.append('deployed mim %s from image %s' % (desired.name, desired.image))
+        self._mims = None
+        return mim if isinstance(mim, dict) else {}
+
+    def remove(self, mim):
+        self.client.delete_mim(mim.get('id') or mim.get('name'), mim.get('name'))
+        self.mcm.actions.append('removed mim %s' % mim.get('name'))
+        self._mims = None
+        if self.store is not None and self.client.legacy:
+            self.store.forget(self.store_key(mim.get('name')))
+
+    def record(self, desired, mim):
+        """Remember the fingerprint of what was deployed (legacy generation only)."""
+        if self.store is not None and self.client.legacy:
+            self.store.record(self.store_key(desired.name), desired.image, desired.env, mim)
+
+    def set_running(self, mim, running):
+        action = 'start' if running else 'stop'
+        self.client.set_container_state(mim.get('id') or mim.get('name'), action, mim.get('name'))
+        self.mcm.actions.append('%s mim %s' % ('started' if running else 'stopped', mim.get('name')))
+        self._mims = None
+
+    def wait_running(self, name, timeout, sleep, fallback=None):
+        """Poll until the mim is running; raises :class:`WaitTimeout` carrying the last mim seen."""
+        deadline = time.time() + timeout
+        last = fallback
+        while True:
+            mim = self.find_mim(name, refresh=True)
+            if mim is not None:
+                last = mim
+                if is_running(mim):
+                    return mim
+            if time.time() >= deadline:
+                raise WaitTimeout('the mim %s was not running after %s seconds (last state: %s)'
+                                  % (name, timeout, (last or {}).get('state', 'absent')), last)
+            time.sleep(sleep)
+
+
+class WaitTimeout(MCMError):
+    def __init__(self, message, mim=None):
+        super(WaitTimeout, self).__init__(message, hint='raise wait_timeout, or check the mim log on the node')
+        self.mim = mim

@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mimoe.edge contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Shared module base of the MCM modules: connection argument spec, client creation, error reporting.
+
+Private to the collection; the interface can change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    MCMClient,
+    MCMError,
+)
+
+
+def mcm_argument_spec():
+    """The connection options every MCM module takes (documented in the ``mimoe.edge.mcm`` doc fragment)."""
+    return dict(
+        mcm_url=dict(type='str', required=True, fallback=(env_fallback, ['MCM_URL'])),
+        mcm_token=dict(type='str', required=True, no_log=True, fallback=(env_fallback, ['MCM_TOKEN'])),
+        client_id=dict(type='str'),
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+        timeout=dict(type='float', default=DEFAULT_TIMEOUT),
+        retries=dict(type='raw', default=DEFAULT_RETRIES),
+        api_version=dict(type='str', default='auto', choices=['auto', 'current', 'legacy']),
+    )
+
+
+def _retries_value(value):
+    """Accept an int, a digit string (templated values), or a dict."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
+class MCMModule(object):
+    """An ``AnsibleModule`` plus an :class:`MCMClient` built from the connection options.
+
+    ``actions`` collects human-readable descriptions of what was (or in check mode would be) done.
+    """
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = mcm_argument_spec()
+        spec.update(argument_spec)
+        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self.actions = []
+        if not HAS_REQUESTS:
+            self.module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        try:
+            self.client = MCMClient(
+                url=self.params['mcm_url'],
+                token=self.params['mcm_token'],
+                client_id=self.params['client_id'],
+                validate_certs=self.params['validate_certs'],
+                ca_path=self.params['ca_path'],
+                timeout=self.params['timeout'],
+                retries=_retries_value(self.params['retries']),
+                api_version=self.params['api_version'],
+            )
+        except MCMError as exc:
+            self.fail_mcm(exc)
+
+    @property
+    def client_id(self):
+        """The client ID the node scopes our calls to: ``client_id``, else ``api`` (API-key auth)."""
+        return self.params['client_id'] or 'api'
+
+    @property
+    def diff_mode(self):
+        return self.module._diff
+
+    def fail_mcm(self, exc, **result):
+        """Fail the task from an :class:`MCMError`: message with hint, plus an ``error`` dict."""
+        result.setdefault('actions', self.actions)
+        self.module.fail_json(msg=str(exc), error=exc.to_dict(), **result)
+
+    def fail(self, msg, **result):
+        result.setdefault('actions', self.actions)
+        self.module.fail_json(msg=msg, **result)
+
+    def exit(self, **result):
+        result.setdefault('actions', self.actions)
+        if self.params.get('mcm_url') is not None:
+            result.setdefault('api_version', self.client.api_version)
+        self.module.exit_json(**result)

@@ -1,0 +1,256 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) mimoe.edge contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: mcm_composition
+short_description: Deploy a set of mims together on a mimOE node
+version_added: 0.1.0
+description:
+  - Deploys several mims as one named composition through the node's compositions endpoint
+    (C(POST /mcm/v1/compositions)).
+  - Each member is compared with the node like M(mimoe.edge.mcm_mim) does; only members that are missing or
+    differ are (re)deployed (C(DELETE) of the old member, then one C(POST) with the changed members).
+  - 'Membership: every member is deployed with the reserved env key C(MIMOE_COMPOSITION=<name>), visible on the
+    node in the mim''s env. O(prune=true) removes mims carrying that key for this composition that are no longer
+    listed; mims of other compositions or deployed otherwise are never pruned. On the legacy API generation, which
+    does not return env, the member names are also recorded in O(fingerprint_file).'
+  - On the legacy API generation, which has no compositions endpoint, the changed members are deployed one by one.
+author:
+  - mimoe.edge contributors (@mimoe-edge)
+extends_documentation_fragment:
+  - mimoe.edge.mcm
+  - mimoe.edge._attributes
+  - mimoe.edge._attributes.ACTIONGROUP_MCM
+  - mimoe.edge._attributes.CHECK_MODE_FULL
+  - mimoe.edge._attributes.DIFF_MODE_FULL
+attributes:
+  idempotent:
+    support: full
+    details:
+      - On the legacy API generation idempotency relies on O(fingerprint_file) on the host that runs the task.
+options:
+  name:
+    description:
+      - Name of the composition. Set as the value of the env key C(MIMOE_COMPOSITION) on every member.
+    type: str
+    required: true
+  mims:
+    description:
+      - 'The members. Each is a dictionary with the keys of M(mimoe.edge.mcm_mim): C(name) (required),
+        C(image) (required), C(env) (dictionary of strings) and C(secret_env) (dictionary of strings whose
+        values are never shown).'
+      - Validated with JSON Schema before anything is sent; an error names the entry and the field, for example
+        C(mims[2].env.PORT) followed by C(8080 is not of type 'string').
+      - The env key C(MIMOE_COMPOSITION) is reserved.
+    type: list
+    elements: dict
+    required: true
+  prune:
+    description:
+      - Remove the mims of this composition (env C(MIMOE_COMPOSITION=<name>)) that are not in O(mims).
+    type: bool
+    default: false
+  atomic:
+    description:
+      - If deploying a member fails, undo this run's changes to the members. Remove the members it deployed and
+        redeploy the previous spec of members it replaced, then fail.
+      - On the legacy API generation the previous spec of a replaced member cannot be read back (no env), so such
+        a member stays removed; the failure message lists what was and was not restored.
+      - Pruning happens only after every member deployed, so a failed run never prunes.
+    type: bool
+    default: false
+  wait:
+    description:
+      - Wait until every deployed member runs.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait for each member.
+    type: int
+    default: 60
+  wait_sleep:
+    description:
+      - Seconds between two reads while waiting.
+    type: float
+    default: 1
+  fingerprint_file:
+    description:
+      - Fingerprint file for the legacy API generation; see M(mimoe.edge.mcm_mim).
+      - If not set, the value of the E(MCM_FINGERPRINT_FILE) environment variable is used, then the default.
+    type: path
+    default: ~/.ansible/mimoe_edge/mcm_state.json
+notes:
+  - The node has no call to read a composition back; the module reads the mims and their env.
+seealso:
+  - module: mimoe.edge.mcm_mim
+'''
+
+EXAMPLES = r'''
+- name: Deploy the shop composition
+  hosts: edge_nodes
+  gather_facts: false
+  module_defaults:
+    group/mimoe.edge.mcm:
+      mcm_url: "http://{{ ansible_host }}:8083"
+      mcm_token: "{{ mcm_api_key }}"
+  tasks:
+    - name: Two mims, deployed together; drop members no longer listed
+      mimoe.edge.mcm_composition:
+        name: shop
+        prune: true
+        atomic: true
+        mims:
+          - name: catalog-v1
+            image: catalog-v1
+            env:
+              MCM.BASE_API_PATH: /catalog/v1
+          - name: cart-v1
+            image: cart-v1
+            env:
+              MCM.BASE_API_PATH: /cart/v1
+              PORT: "8080"
+            secret_env:
+              API_KEY: "{{ cart_api_key }}"
+      delegate_to: localhost
+'''
+
+RETURN = r'''
+mims:
+  description: The members as the node reports them after the task (before it in check mode), secret values masked.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: api-cart-v1
+      name: cart-v1
+      image: cart-v1
+      state: started
+      env: {MCM.BASE_API_PATH: /api/cart/v1, MIMOE_COMPOSITION: shop, API_KEY: "********"}
+deployed:
+  description: Members (re)deployed, or in check mode to be.
+  returned: always
+  type: list
+  elements: str
+  sample: [cart-v1]
+unchanged:
+  description: Members already up to date.
+  returned: always
+  type: list
+  elements: str
+  sample: [catalog-v1]
+pruned:
+  description: Mims removed by O(prune=true), or in check mode to be.
+  returned: always
+  type: list
+  elements: str
+  sample: [old-v1]
+reasons:
+  description: Per changed member, why it is (re)deployed.
+  returned: always
+  type: dict
+  sample: {cart-v1: ["env differs in PORT"]}
+actions:
+  description: What was done, or in check mode would be done, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["removed mim cart-v1", "deployed composition members cart-v1"]
+rolled_back:
+  description: With O(atomic=true), what the rollback after a failure did.
+  returned: on failure with O(atomic=true)
+  type: list
+  elements: str
+  sample: ["removed cart-v1", "restored the previous cart-v1"]
+api_version:
+  description: API generation of the node, V(current) or V(legacy).
+  returned: always
+  type: str
+  sample: current
+diff:
+  description: Per member, changed keys only, secret values masked. Returned in diff mode.
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Values on the node, per member name.
+      type: dict
+      returned: success
+    after:
+      description: Values after the task, per member name.
+      type: dict
+      returned: success
+  sample:
+    before: {cart-v1: {env: {PORT: "8080"}}}
+    after: {cart-v1: {env: {PORT: "8081"}}}
+'''
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_composition import (
+    CompositionManager,
+    parse_members,
+    secret_values,
+)
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
+    HAS_JSONSCHEMA,
+    JSONSCHEMA_IMPORT_ERROR,
+    SpecError,
+)
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_state import (
+    DEFAULT_STATE_FILE,
+    FingerprintStore,
+    StateFileError,
+)
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type='str', required=True),
+        mims=dict(type='list', elements='dict', required=True),
+        prune=dict(type='bool', default=False),
+        atomic=dict(type='bool', default=False),
+        wait=dict(type='bool', default=True),
+        wait_timeout=dict(type='int', default=60),
+        wait_sleep=dict(type='float', default=1),
+        fingerprint_file=dict(type='path', default=DEFAULT_STATE_FILE,
+                              fallback=(env_fallback, ['MCM_FINGERPRINT_FILE'])),
+    )
+    mcm = MCMModule(argument_spec, supports_check_mode=True)
+    params = mcm.params
+    # secret_env values of the members are secrets like a no_log option: keep them out of every output.
+    mcm.module.no_log_values.update(secret_values(params['mims']))
+    if not HAS_JSONSCHEMA:
+        mcm.module.fail_json(msg=missing_required_lib('jsonschema'), exception=JSONSCHEMA_IMPORT_ERROR)
+    try:
+        members = parse_members(params['name'], params['mims'])
+    except SpecError as exc:
+        mcm.fail('Invalid composition: %s' % exc)
+
+    manager = CompositionManager(mcm, FingerprintStore(params['fingerprint_file']))
+    try:
+        result = manager.converge(params['name'], members, prune=params['prune'], atomic=params['atomic'],
+                                  wait=params['wait'], wait_timeout=params['wait_timeout'],
+                                  wait_sleep=params['wait_sleep'])
+    except MCMError as exc:
+        mcm.fail_mcm(exc, changed=bool(mcm.actions), rolled_back=getattr(exc, 'rolled_back', []))
+    except StateFileError as exc:
+        mcm.fail(str(exc))
+
+    output = dict((k, result[k]) for k in ('changed', 'mims', 'deployed', 'unchanged', 'pruned', 'reasons'))
+    if mcm.diff_mode:
+        output['diff'] = dict(before=result['before'], after=result['after'])
+    mcm.exit(**output)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,206 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) mimoe.edge contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: mcm_datastore
+short_description: Back up or restore the datastore of a mim on a mimOE node
+version_added: 0.1.0
+description:
+  - Starts a backup or a restore of a mim's datastore (its persistent C(context.storage)) to or from a path on the
+    node (C(POST /mcm/v1/mims/{id}/dataStore)), then polls its progress (C(GET) on the same path) until the node
+    reports C(completed) or C(failed), or O(wait_timeout) passes.
+  - Needs the current MCM API generation; the legacy generation has no datastore call.
+author:
+  - mimoe.edge contributors (@mimoe-edge)
+extends_documentation_fragment:
+  - mimoe.edge.mcm
+  - mimoe.edge._attributes
+  - mimoe.edge._attributes.ACTIONGROUP_MCM
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reports that the backup or restore would run (C(changed=true)) and calls nothing that writes.
+  diff_mode:
+    support: none
+  idempotent:
+    support: none
+    details:
+      - A backup or restore is an operation, not a state. Every run performs it and reports C(changed=true).
+options:
+  action:
+    description:
+      - V(backup) writes the mim's datastore to O(path); V(restore) replaces it with the content of O(path).
+    type: str
+    choices: [backup, restore]
+    required: true
+  mim:
+    description:
+      - Name (or ID C(<clientId>-<name>)) of the deployed mim.
+    type: str
+    required: true
+  path:
+    description:
+      - Path on the node to back up to or restore from.
+    type: str
+    required: true
+  wait_timeout:
+    description:
+      - Seconds to wait for the operation to finish. On timeout the task fails and returns the last progress seen.
+    type: int
+    default: 300
+  poll_interval:
+    description:
+      - Seconds between two progress reads.
+    type: float
+    default: 1
+seealso:
+  - module: mimoe.edge.mcm_mim
+'''
+
+EXAMPLES = r'''
+- name: Back up, upgrade, restore
+  hosts: edge_nodes
+  gather_facts: false
+  module_defaults:
+    group/mimoe.edge.mcm:
+      mcm_url: "http://{{ ansible_host }}:8083"
+      mcm_token: "{{ mcm_api_key }}"
+  tasks:
+    - name: Back up the hello mim's datastore on the node
+      mimoe.edge.mcm_datastore:
+        action: backup
+        mim: hello-v1
+        path: /var/backups/hello-v1.db
+      delegate_to: localhost
+      register: backup
+
+    - name: Restore it
+      mimoe.edge.mcm_datastore:
+        action: restore
+        mim: hello-v1
+        path: "{{ backup.path }}"
+      delegate_to: localhost
+'''
+
+RETURN = r'''
+action:
+  description: The operation, as the node reports it.
+  returned: success
+  type: str
+  sample: backup
+status:
+  description: Final status reported by the node (V(completed)), or V(skipped) in check mode.
+  returned: success
+  type: str
+  sample: completed
+message:
+  description: The node's message about the operation.
+  returned: success
+  type: str
+  sample: backup completed
+path:
+  description: The path on the node.
+  returned: success
+  type: str
+  sample: /var/backups/hello-v1.db
+percentage:
+  description: Progress in percent (100 when completed).
+  returned: success
+  type: int
+  sample: 100
+mim:
+  description: ID of the mim.
+  returned: success
+  type: str
+  sample: api-hello-v1
+actions:
+  description: What was done, or in check mode would be done.
+  returned: always
+  type: list
+  elements: str
+  sample: ["backup of mim hello-v1 to /var/backups/hello-v1.db"]
+api_version:
+  description: API generation of the node.
+  returned: always
+  type: str
+  sample: current
+'''
+
+import time
+
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
+
+FIELDS = ('action', 'status', 'message', 'path', 'percentage')
+
+
+def datastore_fields(answer):
+    answer = answer if isinstance(answer, dict) else {}
+    return dict((key, answer.get(key)) for key in FIELDS)
+
+
+def run(mcm):
+    params = mcm.params
+    client = mcm.client
+    if client.legacy:
+        mcm.fail('mimoe.edge.mcm_datastore needs the current MCM API generation; this node runs the legacy one, '
+                 'which has no datastore call')
+    mim = client.find_mim(params['mim'])
+    if mim is None:
+        mcm.fail('The mim %s is not deployed on the node; deploy it with mimoe.edge.mcm_mim first' % params['mim'])
+    mim_id = mim.get('id') or mim.get('name')
+    what = '%s of mim %s %s %s' % (params['action'], mim.get('name'), 'to' if params['action'] == 'backup' else 'from',
+                                   params['path'])
+    mcm.actions.append(what)
+    if mcm.check_mode:
+        mcm.exit(changed=True, mim=mim_id, action=params['action'], status='skipped', message='check mode',
+                 path=params['path'], percentage=0)
+
+    answer = client.datastore(mim_id, params['action'], params['path'], mim.get('name'))
+    deadline = time.time() + params['wait_timeout']
+    while True:
+        result = datastore_fields(answer)
+        status = str(result.get('status') or '').lower()
+        if status == 'completed':
+            mcm.exit(changed=True, mim=mim_id, **result)
+        if status == 'failed':
+            mcm.fail('The node reports that the %s failed: %s' % (what, result.get('message') or 'no message'),
+                     changed=True, mim=mim_id, **result)
+        if status not in ('inprogress', 'in_progress', 'pending', 'running', ''):
+            mcm.fail('The node reports an unknown status %r for the %s' % (result.get('status'), what),
+                     changed=True, mim=mim_id, **result)
+        if time.time() >= deadline:
+            mcm.fail('The %s did not finish within %s seconds (last progress: %s%%)'
+                     % (what, params['wait_timeout'], result.get('percentage')),
+                     changed=True, mim=mim_id, **result)
+        time.sleep(params['poll_interval'])
+        answer = client.datastore(mim_id, name=mim.get('name'))
+
+
+def main():
+    argument_spec = dict(
+        action=dict(type='str', required=True, choices=['backup', 'restore']),
+        mim=dict(type='str', required=True),
+        path=dict(type='str', required=True),
+        wait_timeout=dict(type='int', default=300),
+        poll_interval=dict(type='float', default=1),
+    )
+    mcm = MCMModule(argument_spec, supports_check_mode=True)
+    if mcm.params['poll_interval'] <= 0:
+        mcm.fail('poll_interval must be more than 0')
+    try:
+        run(mcm)
+    except MCMError as exc:
+        mcm.fail_mcm(exc, changed=False)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,245 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) mimoe.edge contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: mcm_image
+short_description: Upload, replace or remove a mim image on a mimOE node
+version_added: 0.1.0
+description:
+  - Manages one image on a mimik mimOE edge node through the MCM API.
+  - 'Idempotent by content: the module computes the SHA-256 digest of the archive (streaming, on the host that
+    runs the task) and compares it with the digest the node reports for the image of that name (after the colon,
+    so C(sha256:) and a real node''s C(sha265:) spelling compare equal). Same digest: nothing is sent. A different
+    digest: the image is replaced (C(DELETE) then upload).'
+  - The archive is validated locally before anything is sent (docker-save layout, C(manifest.json) with
+    C(RepoTags) and C(Layers), a layer holding the entry file C(index.js)); a corrupt or truncated archive fails
+    with the reason.
+  - 'The upload is C(multipart/form-data) (field C(image), type C(application/x-tar)) and never sends
+    C(Expect: 100-continue), which the node rejects.'
+  - 'A node refuses to delete an image that a deployed mim uses. Replacing or removing such an image therefore
+    fails with the names of those mims, unless O(force=true): with O(state=present), the module then removes those
+    mims, replaces the image and redeploys them with the spec they had (name, image, env as read back from the
+    node); with O(state=absent) it removes those mims and the image. O(force=true) with O(state=present) is refused
+    on the legacy API generation, which does not return the env needed to redeploy.'
+author:
+  - mimoe.edge contributors (@mimoe-edge)
+extends_documentation_fragment:
+  - mimoe.edge.mcm
+  - mimoe.edge._attributes
+  - mimoe.edge._attributes.ACTIONGROUP_MCM
+  - mimoe.edge._attributes.CHECK_MODE_FULL
+  - mimoe.edge._attributes.DIFF_MODE_FULL
+attributes:
+  idempotent:
+    support: partial
+    details:
+      - Full with O(src) (compared by content digest).
+      - With O(url) the content is compared only when O(digest) is given; otherwise an image of that name counts
+        as up to date.
+options:
+  name:
+    description:
+      - Name of the image on the node, the repository part of the archive's first RepoTag (tag V(hello-v1:1.0.0)
+        gives V(hello-v1)).
+      - With O(src) it is read from the archive; if given, it must match.
+      - Required with O(url), and with O(state=absent) unless O(src) is given.
+    type: str
+  src:
+    description:
+      - Path of a docker-save image archive (C(.tar)), as the mimik packager writes it to C(deploy/).
+      - 'The path is on the host that runs the task: with C(delegate_to: localhost) or C(connection: local),
+        the controller.'
+      - Mutually exclusive with O(url).
+    type: path
+  url:
+    description:
+      - URL the node downloads the image archive from (the node must reach it). Mutually exclusive with O(src).
+    type: str
+  digest:
+    description:
+      - Expected C(sha256:) digest of the archive at O(url). When given, an image of that name with another digest
+        is replaced, and a download with another digest fails.
+      - Only with O(url).
+    type: str
+  force:
+    description:
+      - Replace (O(state=present)) or remove (O(state=absent)) the image even if deployed mims use it. See the
+        description for what happens to those mims.
+    type: bool
+    default: false
+  state:
+    description:
+      - V(present) makes the image with this content exist; V(absent) removes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  wait:
+    description:
+      - When mims are redeployed because of O(force=true), wait until each runs again.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait for each redeployed mim.
+    type: int
+    default: 60
+seealso:
+  - module: mimoe.edge.mcm_mim
+  - module: mimoe.edge.mcm_info
+'''
+
+EXAMPLES = r'''
+- name: Roll out the hello image
+  hosts: edge_nodes
+  gather_facts: false
+  module_defaults:
+    group/mimoe.edge.mcm:
+      mcm_url: "http://{{ ansible_host }}:8083"
+      mcm_token: "{{ mcm_api_key }}"
+  tasks:
+    - name: Upload the image built on the controller (no upload if the node has the same content)
+      mimoe.edge.mcm_image:
+        src: examples/hello-mim/deploy/hello-v1-1.0.0.tar
+      delegate_to: localhost
+
+    - name: Replace a new version of the image and redeploy the mims that use it
+      mimoe.edge.mcm_image:
+        src: examples/hello-mim/deploy/hello-v1-1.0.1.tar
+        force: true
+      delegate_to: localhost
+
+    - name: Let the node download an image
+      mimoe.edge.mcm_image:
+        name: hello-v1
+        url: https://artifacts.example.com/hello-v1-1.0.0.tar
+        digest: sha256:5d41402abc4b2a76b9719d911017c592ae12b1f2e4d1b8f2c33b9a3c3b1c1a5e
+      delegate_to: localhost
+
+    - name: Remove the image
+      mimoe.edge.mcm_image:
+        name: hello-v1
+        state: absent
+      delegate_to: localhost
+'''
+
+RETURN = r'''
+image:
+  description: The image as the node reports it after the task (before it in check mode).
+  returned: when the image exists after the task
+  type: dict
+  sample:
+    id: api-hello-v1
+    name: hello-v1
+    digest: sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+    repoTags: ["hello-v1:1.0.0"]
+    size: 10240
+    created: 1763888000
+    status: successfully deployed
+digest:
+  description: Content digest of the image (of O(src) when given, else as the node reports it).
+  returned: when known
+  type: str
+  sample: sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+redeployed:
+  description: Names of the mims removed and redeployed because of O(force=true).
+  returned: always
+  type: list
+  elements: str
+  sample: [hello-v1]
+actions:
+  description: What was done, or in check mode would be done, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["removed image hello-v1", "uploaded image hello-v1 (sha256:9f86..., 10240 bytes)"]
+api_version:
+  description: API generation of the node, V(current) or V(legacy).
+  returned: always
+  type: str
+  sample: current
+diff:
+  description: Changed keys only. Returned in diff mode.
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Values on the node.
+      type: dict
+      returned: success
+    after:
+      description: Values after the task.
+      type: dict
+      returned: success
+  sample:
+    before: {digest: "sha256:0a1b..."}
+    after: {digest: "sha256:9f86..."}
+'''
+
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
+    MCMError,
+    image_name_from_tag,
+    inspect_image_tar,
+)
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_image import ImageManager
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type='str'),
+        src=dict(type='path'),
+        url=dict(type='str'),
+        digest=dict(type='str'),
+        force=dict(type='bool', default=False),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        wait=dict(type='bool', default=True),
+        wait_timeout=dict(type='int', default=60),
+    )
+    mcm = MCMModule(
+        argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[('src', 'url')],
+        required_by={'digest': 'url', 'url': 'name'},
+        required_if=[
+            ('state', 'present', ('src', 'url'), True),
+            ('state', 'absent', ('name', 'src'), True),
+        ],
+    )
+    params = mcm.params
+    manager = ImageManager(mcm)
+    try:
+        if params['state'] == 'absent':
+            name = params['name']
+            if not name:
+                name = inspect_image_tar(params['src'])['name']
+            result = manager.absent(name, force=params['force'])
+        elif params['src']:
+            result = manager.present_from_tar(params['src'], params['name'], params['force'],
+                                              params['wait'], params['wait_timeout'])
+        else:
+            if image_name_from_tag(params['name']) != params['name']:
+                mcm.fail('name must be the image name without a tag (for %s: %s)'
+                         % (params['name'], image_name_from_tag(params['name'])))
+            result = manager.present_from_url(params['url'], params['name'], params['digest'])
+    except MCMError as exc:
+        mcm.fail_mcm(exc)
+
+    output = dict(changed=result['changed'], redeployed=result['redeployed'])
+    if result.get('image') is not None:
+        output['image'] = result['image']
+    if result.get('digest'):
+        output['digest'] = result['digest']
+    if mcm.diff_mode:
+        output['diff'] = dict(before=result['before'], after=result['after'])
+    mcm.exit(**output)
+
+
+if __name__ == '__main__':
+    main()

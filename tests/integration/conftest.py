@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mimoe.edge contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Fixtures of the integration tests; the helpers they use live in ``mcm_it`` (a unique module name, so the
+suites can run in one pytest session next to other ``conftest`` modules)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from mcm_it import Ansible  # noqa: E402  pylint: disable=wrong-import-position
+from mimoe_sim.testing import SimNode  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@pytest.fixture
+def sim(tmp_path):
+    """``sim(api)`` -> a started SimNode (``current`` or ``legacy``), stopped at teardown."""
+    nodes = []
+
+    def start(api='current'):
+        node = SimNode(data_dir=str(tmp_path / ('node-%d' % len(nodes))), api=api, datastore_delay=0.01)
+        nodes.append(node)
+        return node.start()
+
+    yield start
+    for node in nodes:
+        node.close()
+
+
+@pytest.fixture
+def ansible_for(tmp_path):
+    """``ansible_for({host: node, ...})`` -> :class:`Ansible`."""
+    return lambda nodes: Ansible(tmp_path, nodes)
+
+
+@pytest.fixture
+def both(sim, ansible_for):
+    """A current and a legacy node, and an :class:`Ansible` with the hosts ``current`` and ``legacy``."""
+    nodes = {'current': sim('current'), 'legacy': sim('legacy')}
+    return nodes, ansible_for(nodes)

@@ -1,0 +1,128 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mimoe.edge contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""mcm_image decisions against an in-memory node."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import file_digest
+from ansible_collections.mimoe.edge.plugins.modules import mcm_image
+
+from fake_mcm import write_kinds
+from mim_tar import build_tar
+
+
+@pytest.fixture
+def v1(tmp_path):
+    return build_tar(str(tmp_path / 'hello-v1-1.0.0.tar'), name='hello-v1', version='1.0.0')
+
+
+@pytest.fixture
+def v2(tmp_path):
+    return build_tar(str(tmp_path / 'hello-v1-1.0.1.tar'), name='hello-v1', version='1.0.1',
+                     index_js=b'mimikModule.exports = function (c, q, r) { r.end("v2"); };\n')
+
+
+def test_upload_then_idempotent(node, run_module, v1):
+    first = run_module(mcm_image, node, dict(src=v1), diff=True)
+    assert first['changed'] is True
+    assert write_kinds(node) == ['upload']
+    assert first['digest'] == file_digest(v1)
+    assert first['image']['name'] == 'hello-v1'
+    assert first['diff']['before'] == {'state': 'absent'}
+    second = run_module(mcm_image, node, dict(src=v1))
+    assert second['changed'] is False
+    assert write_kinds(node) == ['upload']
+    assert second['actions'] == []
+
+
+def test_legacy_digest_spelling_and_shape(legacy_node, run_module, v1):
+    legacy_node.add_image('hello-v1', 'sha265:' + file_digest(v1).split(':')[1])
+    result = run_module(mcm_image, legacy_node, dict(src=v1))
+    assert result['changed'] is False and legacy_node.writes == []
+
+
+def test_new_content_replaces_unused_image(node, run_module, v1, v2):
+    run_module(mcm_image, node, dict(src=v1))
+    result = run_module(mcm_image, node, dict(src=v2), diff=True)
+    assert result['changed'] is True
+    assert write_kinds(node) == ['upload', 'delete_image', 'upload']
+    assert result['diff']['before']['digest'] == file_digest(v1)
+    assert result['diff']['after']['digest'] == file_digest(v2)
+
+
+def test_replacing_a_used_image_is_refused_without_force(node, run_module, v1, v2):
+    run_module(mcm_image, node, dict(src=v1))
+    node.add_mim('hello-v1', 'hello-v1', {'MCM.BASE_API_PATH': '/hello/v1'})
+    result = run_module(mcm_image, node, dict(src=v2))
+    assert result['failed'] is True
+    assert 'the mims hello-v1 use it' in result['msg'] and 'force=true' in result['msg']
+    assert result['error']['status'] == 409
+    assert write_kinds(node) == ['upload']
+
+
+def test_force_redeploys_users_with_their_spec(node, run_module, v1, v2):
+    run_module(mcm_image, node, dict(src=v1))
+    node.add_mim('hello-v1', 'hello-v1', {'MCM.BASE_API_PATH': '/hello/v1', 'K': 'v'})
+    result = run_module(mcm_image, node, dict(src=v2, force=True, wait=False))
+    assert result['changed'] is True
+    assert result['redeployed'] == ['hello-v1']
+    assert write_kinds(node) == ['upload', 'delete', 'delete_image', 'upload', 'deploy']
+    redeployed_env = node.writes[-1][2]['env']
+    assert redeployed_env['MCM.BASE_API_PATH'] == '/hello/v1'  # the client prefix is not doubled
+    assert redeployed_env['K'] == 'v'
+
+
+def test_force_replace_is_refused_on_legacy(legacy_node, run_module, v1, v2):
+    run_module(mcm_image, legacy_node, dict(src=v1))
+    legacy_node.add_mim('hello-v1', 'hello-v1', {})
+    result = run_module(mcm_image, legacy_node, dict(src=v2, force=True))
+    assert result['failed'] is True and 'legacy API does not return their env' in result['msg']
+    assert write_kinds(legacy_node) == ['upload']
+
+
+def test_check_mode_writes_nothing(node, run_module, v1, v2):
+    result = run_module(mcm_image, node, dict(src=v1), check=True)
+    assert result['changed'] is True and node.writes == []
+    assert result['actions'][0].startswith('uploaded image hello-v1 (sha256:')
+
+
+def test_name_must_match_archive(node, run_module, v1):
+    result = run_module(mcm_image, node, dict(src=v1, name='other'))
+    assert result['failed'] is True
+    assert 'tagged hello-v1:1.0.0' in result['msg'] and 'set it to hello-v1' in result['msg']
+
+
+def test_invalid_archive_is_refused_before_any_call(node, run_module, tmp_path):
+    bad = tmp_path / 'bad.tar'
+    bad.write_bytes(b'not a tar at all' * 40)
+    result = run_module(mcm_image, node, dict(src=str(bad)))
+    assert result['failed'] is True and 'not a valid mim image archive' in result['msg']
+    assert node.writes == []
+
+
+def test_absent(node, run_module, v1):
+    run_module(mcm_image, node, dict(src=v1))
+    node.add_mim('hello-v1', 'hello-v1', {})
+    refused = run_module(mcm_image, node, dict(name='hello-v1', state='absent'))
+    assert refused['failed'] is True and 'remove them first' in refused['msg']
+    forced = run_module(mcm_image, node, dict(name='hello-v1', state='absent', force=True))
+    assert forced['changed'] is True
+    assert write_kinds(node) == ['upload', 'delete', 'delete_image']
+    assert run_module(mcm_image, node, dict(src=v1, state='absent'))['changed'] is False
+
+
+def test_url_requires_name_and_digest_compare(node, run_module):
+    missing = run_module(mcm_image, node, dict(url='http://files/hello-v1.tar'))
+    assert missing['failed'] is True and 'name' in missing['msg']
+    pulled = run_module(mcm_image, node, dict(url='http://files/hello-v1.tar', name='hello-v1'))
+    assert pulled['changed'] is True and write_kinds(node) == ['pull']
+    again = run_module(mcm_image, node, dict(url='http://files/hello-v1.tar', name='hello-v1'))
+    assert again['changed'] is False
+    same = run_module(mcm_image, node, dict(url='http://files/hello-v1.tar', name='hello-v1', digest='sha256:' + 'f' * 64))
+    assert same['changed'] is False
+    other = run_module(mcm_image, node, dict(url='http://files/hello-v1.tar', name='hello-v1', digest='sha256:' + 'e' * 64))
+    assert other['failed'] is True and 'not sha256:eeee' in other['msg']
