@@ -15,9 +15,18 @@ scripts/lint.sh
 step "ansible-test sanity"
 scripts/sanity.sh
 
+step "example mim: npm run build && npm run package (tests deploy the real packager's tar)"
+(cd examples/hello-mim && npm run --silent build && npm run --silent package) >build/example-build.log 2>&1 \
+  || { tail -n 40 build/example-build.log; exit 1; }
+
 step "pytest: unit, simulator, example mim, integration"
 # Each suite starts its own loopback servers on free ports, so xdist can spread them over both cores.
-pytest -n 2 --dist loadfile -p no:cacheprovider tests/unit tests/sim tests/example tests/integration
+pytest -n 2 --dist loadfile -p no:cacheprovider -rs tests/unit tests/sim tests/example tests/integration \
+  | tee build/pytest.log
+# Everything this command installs is there, so a skipped test is a requirement not checked: fail.
+if tail -n 1 build/pytest.log | grep -Eq '[0-9]+ skipped'; then
+  echo "test: tests were skipped (see the 'short test summary' above)" >&2; exit 1
+fi
 
 step "molecule: every scenario under extensions/molecule"
 for scenario in extensions/molecule/*/; do

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 import requests
@@ -79,7 +78,6 @@ def test_converge_idempotent_check_and_diff(both, tmp_path):
         assert node.api_key not in ''.join(r.stdout for r in (check, first, second, rotated, env_check))
 
 
-@pytest.mark.skipif(not os.path.exists(EXAMPLE_TAR), reason='examples/hello-mim is not built (make -C examples)')
 def test_example_mim_from_start_json(sim, ansible_for):
     node = sim('current')
     ansible = ansible_for({'node': node})

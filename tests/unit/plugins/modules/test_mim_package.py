@@ -177,7 +177,6 @@ def test_mtime_sets_member_times_and_created():
     assert config['created'] == '2023-11-14T22:13:20Z'
 
 
-@pytest.mark.skipif(not os.path.isfile(OFFICIAL_TAR), reason='needs examples/hello-mim/deploy (a source checkout)')
 def test_same_shape_as_the_official_packager_output():
     with open(OFFICIAL_TAR, 'rb') as handle:
         official_infos, official = read_archive(handle.read())
