@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import requests
 
 from mcm_it import (
