@@ -24,7 +24,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import io
 import json
 import os
@@ -32,6 +31,8 @@ import re
 import tarfile
 import traceback
 import zlib
+
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import sha256_file
 
 try:
     import requests
@@ -131,19 +132,12 @@ def same_digest(one, other):
 
 
 def file_digest(path):
-    """``sha256:<hex>`` of a file, read in 1 MiB chunks (never the whole file in memory)."""
-    sha = hashlib.sha256()
+    """``sha256:<hex>`` of a file, read in chunks (never the whole file in memory)."""
     try:
-        with open(path, 'rb') as handle:
-            while True:
-                chunk = handle.read(_CHUNK)
-                if not chunk:
-                    break
-                sha.update(chunk)
+        return 'sha256:' + sha256_file(path, _CHUNK)
     except (IOError, OSError) as exc:
         raise MCMTarError('Cannot read image archive %s: %s' % (path, exc),
                           hint='check that src points to a readable file on the host that runs the task')
-    return 'sha256:' + sha.hexdigest()
 
 
 def image_name_from_tag(tag):

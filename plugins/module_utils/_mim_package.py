@@ -42,6 +42,8 @@ import re
 import tarfile
 import time
 
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import sha256_file
+
 try:
     import yaml
     HAS_YAML = True
@@ -93,18 +95,6 @@ def _dumps(value):
 
 def _sha256(data):
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path, chunk_size=1024 * 1024):
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        while True:
-            chunk = handle.read(chunk_size)
-            if not chunk:
-                break
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def iso_time(mtime):
