@@ -9,6 +9,8 @@ command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
 command -v rsync >/dev/null 2>&1 || need_apt+=(rsync)
+# The catalog tests push to a real OCI registry (CNCF distribution, packaged by Debian).
+command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "bootstrap: installing Debian packages: ${need_apt[*]}"
