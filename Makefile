@@ -7,7 +7,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: demo test bootstrap tree sanity unit sim-test integration lint changelog-lint clean
+.PHONY: demo test bootstrap tree sanity unit sim-test integration lint changelog-lint clean report-screenshot
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -37,6 +37,11 @@ integration: tree
 
 lint: tree
 	@scripts/lint.sh
+
+## Screenshot of a demo fleet report for the docs (needs Debian's chromium: apt-get install -y chromium).
+report-screenshot: tree
+	@scripts/report-demo.sh build/fleet-report >/dev/null
+	@scripts/report-screenshot.sh build/fleet-report/report.html docs/images/fleet-report.png
 
 clean:
 	rm -rf build .pytest_cache
