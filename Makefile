@@ -7,7 +7,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: demo test bootstrap tree sanity unit sim-test integration lint changelog-lint clean report-screenshot
+.PHONY: demo test bootstrap tree sanity unit sim-test integration lint changelog-lint clean report-screenshot docs galaxy-importer
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -37,6 +37,14 @@ integration: tree
 
 lint: tree
 	@scripts/lint.sh
+
+## The docs site (antsibull-docs + Sphinx, warnings are errors): build/docs/html/index.html
+docs: tree
+	@scripts/docs.sh
+
+## What Galaxy / Automation Hub run on an upload, on the built tarball.
+galaxy-importer: tree
+	@scripts/galaxy-importer.sh
 
 ## Screenshot of a demo fleet report for the docs (needs Debian's chromium: apt-get install -y chromium).
 report-screenshot: tree

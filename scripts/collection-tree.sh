@@ -10,7 +10,7 @@ mkdir -p "$dest"
 listing=$(mktemp)
 trap 'rm -f "$listing"' EXIT
 git ls-files --cached --others --exclude-standard \
-  | grep -v -E '^(\.ci/|tools/|examples/|tests/benchmarks/|bench/|scripts/|requirements/|Makefile$|\.gitignore$)' \
+  | grep -v -E '^(\.ci/|tools/|examples/|tests/benchmarks/|bench/|scripts/|requirements/|docs/site/|Makefile$|\.gitignore$)' \
   | while IFS= read -r f; do [ -e "$f" ] && printf '%s\n' "$f"; done > "$listing"
 rsync -a --files-from="$listing" ./ "$dest/"
 # rsync --files-from never deletes: drop what git no longer lists (keep ansible-test's own output).

@@ -15,6 +15,13 @@ scripts/lint.sh
 step "ansible-test sanity"
 scripts/sanity.sh
 
+step "galaxy-importer on the collection tarball"
+scripts/galaxy-importer.sh >build/galaxy-importer.log 2>&1 || { cat build/galaxy-importer.log; exit 1; }
+tail -n 1 build/galaxy-importer.log
+
+step "docs site (antsibull-docs lint-collection-docs, sphinx-build -W)"
+scripts/docs.sh
+
 step "example mim: npm run build && npm run package (tests deploy the real packager's tar)"
 (cd examples/hello-mim && npm run --silent build && npm run --silent package) >build/example-build.log 2>&1 \
   || { tail -n 40 build/example-build.log; exit 1; }
