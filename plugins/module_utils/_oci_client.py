@@ -1,0 +1,506 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mimoe.edge contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Client of an OCI (Registry V2) registry, for the mim catalog.
+
+Private to the collection (note the ``_`` prefix): the interface can change without notice.
+
+The protocol parts that the ``oras`` package does correctly are delegated to it: URL building
+(``oras.container.Container``), blob existence checks and the monolithic blob upload (POST then PUT with a
+relative or absolute ``Location``), paginated tag lists (a ``null`` tag list is empty) and blob GETs.
+
+What this module does itself, and why:
+
+* transport: ``oras`` retries every failed request five times with sleeps up to 83 seconds and has no
+  timeout; a task must fail fast and clearly. Our ``do_request`` replaces the one of the ``oras`` registry
+  object, with timeouts and urllib3 retries of idempotent methods only.
+* authentication: the scheme is picked from the registry's ``WWW-Authenticate`` challenge. ``Basic`` (htpasswd
+  registries: CNCF distribution, Izuma) sends the credentials; ``Bearer`` runs the token flow (realm, service,
+  scope, credentials optional) with one token per scope, because a pull token does not allow a push.
+  ``oras``'s default token backend treats a Basic realm as a URL, and reuses one token for every scope.
+* manifests: pushed as the exact bytes we serialised (so that the digest is known before the push, which is
+  what makes a re-publish a no-op) and pulled with OCI ``Accept`` headers (a registry answers 404 without them).
+
+Every failure is raised as :class:`OCIError`; the password never appears in a message.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import traceback
+
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import build_retry, mask_secret
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+
+try:
+    import oras.container
+    import oras.provider
+except ImportError:
+    HAS_ORAS = False
+    ORAS_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_ORAS = True
+    ORAS_IMPORT_ERROR = None
+
+
+MEDIA_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
+MEDIA_INDEX = 'application/vnd.oci.image.index.v1+json'
+MEDIA_EMPTY = 'application/vnd.oci.empty.v1+json'
+EMPTY_CONFIG = b'{}'
+EMPTY_DIGEST = 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a'
+MANIFEST_ACCEPT = ', '.join([
+    MEDIA_MANIFEST, MEDIA_INDEX,
+    'application/vnd.docker.distribution.manifest.v2+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+])
+
+REPOSITORY_RE = re.compile(r'^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$')
+TAG_RE = re.compile(r'^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$')
+DIGEST_RE = re.compile(r'^sha256:[0-9a-f]{64}$')
+
+IDEMPOTENT_METHODS = frozenset(['GET', 'HEAD', 'PUT', 'DELETE'])
+DEFAULT_TIMEOUT = 30.0
+_CHUNK = 1024 * 1024
+
+
+class OCIError(Exception):
+    """Every failure of a registry call.
+
+    :ivar status: HTTP status, or ``None`` when there was no HTTP answer.
+    :ivar code: the first OCI error code of the answer (``MANIFEST_UNKNOWN``, ``UNAUTHORIZED``...), if any.
+    """
+
+    def __init__(self, message, status=None, code=None, hint=None, method=None, url=None):
+        self.message = message
+        self.status = status
+        self.code = code
+        self.hint = hint
+        self.method = method
+        self.url = url
+        super(OCIError, self).__init__(self.__str__())
+
+    def __str__(self):
+        if self.hint:
+            return '%s. Hint: %s' % (self.message.rstrip('.'), self.hint)
+        return self.message
+
+    def to_dict(self):
+        return dict(status=self.status, code=self.code, hint=self.hint, method=self.method, url=self.url)
+
+
+def canonical_json(value):
+    """The bytes we push for a manifest or index: sorted keys, no spaces (stable, so the digest is too)."""
+    return json.dumps(value, sort_keys=True, separators=(',', ':')).encode('utf-8')
+
+
+def sha256_digest(data):
+    return 'sha256:' + hashlib.sha256(data).hexdigest()
+
+
+def parse_challenge(header):
+    """``Bearer realm="x",service="y",scope="z"`` -> ``('bearer', {'realm': 'x', ...})``."""
+    if not header:
+        return None, {}
+    scheme, _sep, rest = header.strip().partition(' ')
+    params = dict((k.lower(), v) for k, v in re.findall(r'([A-Za-z]+)="([^"]*)"', rest))
+    return scheme.lower(), params
+
+
+def oci_error_of(response):
+    """``(code, message)`` of an OCI error body ``{"errors": [{"code", "message", "detail"}]}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get('errors'), list) and body['errors']:
+        first = body['errors'][0] if isinstance(body['errors'][0], dict) else {}
+        return first.get('code'), first.get('message') or first.get('code')
+    text = (response.text or '').strip()
+    return None, (text[:300] or response.reason or '')
+
+
+def split_registry_url(url):
+    """``https://reg.example.com:5000`` -> ``('https', 'reg.example.com:5000')``; no path allowed."""
+    match = re.match(r'^(https?)://([^/\s@]+)/*$', url or '')
+    if not match:
+        raise OCIError('registry url must be http(s)://host[:port] without a path or credentials, got %r' % (url,),
+                       hint='for example https://registry.example.com or http://127.0.0.1:5000')
+    return match.group(1), match.group(2)
+
+
+def check_repository(name):
+    if not REPOSITORY_RE.match(name or '') or len(name) > 255:
+        raise OCIError('%r is not a valid OCI repository name' % (name,),
+                       hint='lowercase letters, digits and separators (. _ __ -), path components joined by /')
+
+
+def check_tag(tag):
+    if not TAG_RE.match(tag or ''):
+        raise OCIError('%r is not a valid OCI tag (it is the catalog version)' % (tag,),
+                       hint='letters, digits, _ . -; at most 128 characters, not starting with . or -')
+
+
+class OCIClient(object):
+    """A client of one registry.
+
+    :param url: ``http(s)://host[:port]``.
+    :param username: with ``password``, for a Basic challenge or a Bearer token request.
+    """
+
+    def __init__(self, url, username=None, password=None, validate_certs=True, ca_path=None,
+                 timeout=DEFAULT_TIMEOUT, retries=3):
+        if not HAS_REQUESTS or not HAS_ORAS:
+            raise OCIError('The Python libraries requests and oras are required on the host that runs the task')
+        self.scheme, self.host = split_registry_url(url)
+        self.url = '%s://%s' % (self.scheme, self.host)
+        if bool(username) != bool(password):
+            raise OCIError('registry username and password go together: give both or neither')
+        self.username = username
+        self._password = password
+        self.timeout = float(timeout)
+        self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        self.requests = []  # (method, url, status) of every call, for counters and tests
+        self._basic = None
+        self._tokens = {}
+        self._last_token = None
+
+        try:
+            retry = build_retry(retries)
+        except ValueError as exc:
+            raise OCIError(str(exc))
+        self._session = requests.Session()
+        self._session.verify = self.verify
+        self._session.mount('http://', HTTPAdapter(max_retries=retry))
+        self._session.mount('https://', HTTPAdapter(max_retries=retry))
+        self._post_session = requests.Session()
+        self._post_session.verify = self.verify
+        no_retry = HTTPAdapter(max_retries=Retry(total=0, connect=0, read=0, status=0, other=0, redirect=0,
+                                                 raise_on_status=False, raise_on_redirect=False))
+        self._post_session.mount('http://', no_retry)
+        self._post_session.mount('https://', no_retry)
+
+        self.oras = oras.provider.Registry(hostname=self.host, insecure=self.scheme == 'http',
+                                           tls_verify=self.verify, auth_backend='basic')
+        # Every oras call goes through our transport (auth from the challenge, timeouts, bounded retries).
+        self.oras.do_request = self.do_request
+
+    # ---------------------------------------------------------------- transport
+
+    def _mask(self, text):
+        return mask_secret(text, [self._password, self._basic] + list(self._tokens.values()))
+
+    def _auth_header(self):
+        if self._basic:
+            return 'Basic %s' % self._basic
+        if self._last_token:
+            return 'Bearer %s' % self._last_token
+        return None
+
+    def _send(self, method, url, data=None, headers=None, json_body=None, stream=False, auth=None, params=None):
+        session = self._session if method in IDEMPOTENT_METHODS else self._post_session
+        headers = dict(headers or {})
+        if auth:
+            headers['Authorization'] = auth
+        try:
+            response = session.request(method, url, data=data, json=json_body, headers=headers, stream=stream,
+                                       params=params, timeout=(self.timeout, self.timeout), allow_redirects=True)
+        except requests.exceptions.SSLError as exc:
+            raise OCIError('TLS error talking to the registry %s: %s' % (self.url, self._mask(exc)),
+                           method=method, url=url,
+                           hint='set registry.ca_path to the CA bundle that signed the registry certificate, '
+                                'or registry.validate_certs: false for a test registry')
+        except (requests.exceptions.Timeout, requests.exceptions.ConnectionError,
+                requests.exceptions.RetryError) as exc:
+            raise OCIError('Cannot reach the registry %s (%s %s, timeout %s s): %s'
+                           % (self.url, method, url, self.timeout, self._mask(exc)), method=method, url=url,
+                           hint='check registry.url and that the registry is up and reachable from the host '
+                                'that runs the task')
+        self.requests.append((method, url, response.status_code))
+        return response
+
+    def _credentials_b64(self):
+        raw = '%s:%s' % (self.username, self._password)
+        return base64.b64encode(raw.encode('utf-8')).decode('ascii')
+
+    def _fetch_token(self, params, method, url):
+        realm = params.get('realm')
+        if not realm or not re.match(r'^https?://', realm):
+            raise OCIError('The registry asked for a Bearer token without a usable realm URL (%r)' % (realm,),
+                           status=401, method=method, url=url)
+        query = dict((k, params[k]) for k in ('service', 'scope') if params.get(k))
+        auth = 'Basic %s' % self._credentials_b64() if self.username else None
+        response = self._send('GET', realm, headers={'Accept': 'application/json'}, auth=auth, params=query)
+        if response.status_code in (401, 403):
+            raise self._auth_failed(response.status_code, 'GET', realm, 'the token service refused the credentials')
+        if response.status_code != 200:
+            raise OCIError('The token service %s answered %s' % (realm, response.status_code),
+                           status=response.status_code, method='GET', url=realm)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        token = (body.get('token') or body.get('access_token')) if isinstance(body, dict) else None
+        if not token:
+            raise OCIError('The token service %s answered without a token' % realm, status=200, url=realm)
+        return token
+
+    def _auth_failed(self, status, method, url, detail):
+        if self.username:
+            message = ('The registry %s answered %s: authentication failed for user %s (%s)'
+                       % (self.url, status, self.username, detail))
+            hint = 'check registry.username and registry.password'
+        else:
+            message = 'The registry %s answered %s: it requires credentials (%s)' % (self.url, status, detail)
+            hint = 'set registry.username and registry.password'
+        return OCIError(self._mask(message), status=status, code='UNAUTHORIZED', method=method, url=url, hint=hint)
+
+    def do_request(self, url, method='GET', data=None, headers=None, json=None, stream=False):
+        """One call with authentication: replaces ``oras.provider.Registry.do_request`` (same signature).
+
+        A 401 is answered once per challenge: Basic -> credentials; Bearer -> a token for the challenge's scope.
+        A second 401 (or a 403 after authenticating) raises :class:`OCIError` naming the user, never the password.
+        """
+        method = method.upper()
+        response = self._send(method, url, data=data, headers=headers, json_body=json, stream=stream,
+                              auth=self._auth_header())
+        if response.status_code != 401:
+            return response
+        scheme, params = parse_challenge(response.headers.get('WWW-Authenticate'))
+        response.close()  # a streamed 401 would otherwise keep its connection
+        if scheme == 'basic':
+            if not self.username:
+                raise self._auth_failed(401, method, url, 'WWW-Authenticate: Basic')
+            if self._basic:
+                raise self._auth_failed(401, method, url, 'Basic credentials rejected')
+            self._basic = self._credentials_b64()
+            auth = 'Basic %s' % self._basic
+        elif scheme == 'bearer':
+            # A token is scoped (pull, or pull+push of one repository) and may have expired: a 401 always gets
+            # a fresh token for the scope the challenge names.
+            token = self._fetch_token(params, method, url)
+            self._tokens[params.get('scope', '')] = token
+            self._last_token = token
+            auth = 'Bearer %s' % token
+        else:
+            raise self._auth_failed(401, method, url, 'unsupported challenge %r' % (scheme,))
+        response = self._send(method, url, data=data, headers=headers, json_body=json, stream=stream, auth=auth)
+        if response.status_code == 401:
+            raise self._auth_failed(401, method, url, 'credentials rejected')
+        return response
+
+    def check(self, response, method, what, ok=(200, 201, 202)):
+        """Raise a clear :class:`OCIError` unless the answer's status is in ``ok``."""
+        if response.status_code in ok:
+            return response
+        code, message = oci_error_of(response)
+        status = response.status_code
+        hint = None
+        if status == 403:
+            hint = 'the registry user may not do this (check its permissions for the repository)'
+        elif status == 404:
+            hint = '%s does not exist in the registry' % what
+        elif status in (400, 405) and method == 'DELETE':
+            hint = 'the registry does not allow deletes (distribution: storage.delete.enabled: true)'
+        elif status == 429:
+            hint = 'the registry rate-limits this client; try again later'
+        raise OCIError(self._mask('%s %s: the registry %s answered %s %s%s'
+                                  % (method, what, self.url, status, code or '', (': %s' % message) if message else '')),
+                       status=status, code=code, hint=hint, method=method, url=response.url)
+
+    # ---------------------------------------------------------------- URLs
+
+    def container(self, repository, ref=None):
+        check_repository(repository)
+        name = '%s/%s' % (self.host, repository)
+        if ref:
+            name += ('@' if ref.startswith('sha256:') else ':') + ref
+        return oras.container.Container(name)
+
+    def blob_url(self, repository, digest):
+        return '%s://%s' % (self.scheme, self.container(repository).get_blob_url(digest))
+
+    def manifest_url(self, repository, ref):
+        return '%s://%s' % (self.scheme, self.container(repository).manifest_url(ref))
+
+    # ---------------------------------------------------------------- API
+
+    def ping(self):
+        """``GET /v2/``: checks the URL and the credentials once (learns the auth scheme)."""
+        response = self.do_request('%s/v2/' % self.url, 'GET')
+        return self.check(response, 'GET', 'the registry API /v2/', ok=(200,))
+
+    def blob_exists(self, repository, digest):
+        return self.oras.blob_exists({'digest': digest}, self.container(repository))
+
+    def push_blob_file(self, repository, path, digest, size, media_type='application/octet-stream'):
+        """Push a file unless the repository has the blob already. Returns ``True`` when it was pushed."""
+        layer = {'digest': digest, 'size': size, 'mediaType': media_type}
+        container = self.container(repository)
+        if self.oras.blob_exists(layer, container):
+            return False
+        try:
+            response = self.oras.put_upload(path, container, layer)
+        except ValueError as exc:  # oras: no Location in the POST answer
+            raise OCIError('Cannot start a blob upload to %s in %s: %s' % (repository, self.url, self._mask(exc)))
+        self.check(response, 'PUT', 'blob %s of %s' % (digest, repository), ok=(201, 202, 204))
+        return True
+
+    def push_blob_bytes(self, repository, data, media_type='application/octet-stream'):
+        digest = sha256_digest(data)
+        handle, path = tempfile.mkstemp(prefix='mimoe-oci-')
+        try:
+            with os.fdopen(handle, 'wb') as out:
+                out.write(data)
+            return self.push_blob_file(repository, path, digest, len(data), media_type)
+        finally:
+            os.unlink(path)
+
+    def mount_blob(self, repository, digest, source_repository):
+        """Cross-repository mount (``POST ...?mount=&from=``).
+
+        :returns: ``False`` when the repository has the blob already, ``'mounted'`` when the registry linked it
+                  (no bytes sent), ``True`` when it had to be copied (downloaded and uploaded).
+        """
+        if self.blob_exists(repository, digest):
+            return False
+        url = '%s://%s?mount=%s&from=%s' % (self.scheme, self.container(repository).upload_blob_url(), digest,
+                                            source_repository)
+        response = self.do_request(url, 'POST')
+        if response.status_code == 201:
+            return 'mounted'
+        if response.status_code == 202:  # the registry started an upload instead of mounting: copy the bytes
+            with tempfile.TemporaryDirectory(prefix='mimoe-oci-') as tmp:
+                path = os.path.join(tmp, 'blob')
+                size = self.download_blob(source_repository, digest, path)
+                self.push_blob_file(repository, path, digest, size)
+            return True
+        self.check(response, 'POST', 'mount of blob %s from %s into %s' % (digest, source_repository, repository))
+        return True
+
+    def get_manifest(self, repository, ref):
+        """``(manifest dict, digest, raw bytes)`` or ``None`` when the tag or digest does not exist."""
+        response = self.do_request(self.manifest_url(repository, ref), 'GET', headers={'Accept': MANIFEST_ACCEPT})
+        if response.status_code == 404:
+            return None
+        self.check(response, 'GET', 'manifest %s:%s' % (repository, ref), ok=(200,))
+        raw = response.content
+        digest = sha256_digest(raw)
+        if ref.startswith('sha256:') and ref != digest:
+            raise OCIError('The registry answered manifest %s@%s with content of digest %s' % (repository, ref, digest))
+        try:
+            manifest = json.loads(raw.decode('utf-8'))
+        except ValueError as exc:
+            raise OCIError('Manifest %s:%s is not JSON: %s' % (repository, ref, exc))
+        if not isinstance(manifest, dict):
+            raise OCIError('Manifest %s:%s is not a JSON object' % (repository, ref))
+        return manifest, digest, raw
+
+    def head_manifest(self, repository, ref):
+        """Digest of a tag or digest (``HEAD`` with OCI Accept), or ``None`` when missing."""
+        response = self.do_request(self.manifest_url(repository, ref), 'HEAD', headers={'Accept': MANIFEST_ACCEPT})
+        if response.status_code == 404:
+            return None
+        self.check(response, 'HEAD', 'manifest %s:%s' % (repository, ref), ok=(200,))
+        return response.headers.get('Docker-Content-Digest')
+
+    def put_manifest(self, repository, ref, raw, media_type):
+        """PUT the exact bytes; returns the digest (checked against the registry's ``Docker-Content-Digest``)."""
+        response = self.do_request(self.manifest_url(repository, ref), 'PUT', data=raw,
+                                   headers={'Content-Type': media_type})
+        self.check(response, 'PUT', 'manifest %s:%s' % (repository, ref), ok=(201, 200))
+        digest = sha256_digest(raw)
+        answered = response.headers.get('Docker-Content-Digest')
+        if answered and answered != digest:
+            raise OCIError('The registry stored manifest %s:%s as %s, not %s (it changed the bytes)'
+                           % (repository, ref, answered, digest))
+        return digest
+
+    def delete_manifest(self, repository, digest):
+        response = self.do_request(self.manifest_url(repository, digest), 'DELETE')
+        if response.status_code == 404:
+            return False
+        self.check(response, 'DELETE', 'manifest %s@%s' % (repository, digest), ok=(202, 200))
+        return True
+
+    def tags(self, repository):
+        """Tags of a repository; an unknown repository or ``"tags": null`` is an empty list."""
+        try:
+            return sorted(self.oras.get_tags(self.container(repository)))
+        except ValueError as exc:  # oras: an answer other than 2xx; our transport recorded which
+            status = self.requests[-1][2] if self.requests else None
+            if status == 404:
+                return []
+            raise OCIError('Cannot list the tags of %s in %s: %s' % (repository, self.url, self._mask(exc)),
+                           status=status)
+
+    def repositories(self):
+        """Every repository (``GET /v2/_catalog``, paginated)."""
+        found = []
+
+        def collect(response):
+            try:
+                names = response.json().get('repositories') or []
+            except (ValueError, AttributeError):
+                names = []
+            found.extend(names)
+            return bool(names)
+
+        try:
+            self.oras._do_paginated_request('%s/v2/_catalog' % self.url, callable=collect)
+        except ValueError as exc:  # oras: any answer but 2xx (401/403 were raised by do_request already)
+            raise OCIError('The registry %s does not list its repositories (GET /v2/_catalog: %s)'
+                           % (self.url, self._mask(exc)),
+                           hint='give the catalog item name, so that no listing is needed')
+        return sorted(set(found))
+
+    def download_blob(self, repository, digest, dest):
+        """Stream a blob to ``dest`` (tmp file + rename), verifying its sha256. Returns its size."""
+        response = self.oras.get_blob(self.container(repository), digest, stream=True)
+        self.check(response, 'GET', 'blob %s of %s' % (digest, repository), ok=(200,))
+        directory = os.path.dirname(os.path.abspath(dest))
+        handle, tmp = tempfile.mkstemp(prefix='.download-', dir=directory)
+        hasher = hashlib.sha256()
+        size = 0
+        try:
+            with os.fdopen(handle, 'wb') as out:
+                for chunk in response.iter_content(chunk_size=_CHUNK):
+                    if chunk:
+                        hasher.update(chunk)
+                        out.write(chunk)
+                        size += len(chunk)
+            got = 'sha256:' + hasher.hexdigest()
+            if got != digest:
+                raise OCIError('Blob %s of %s downloaded with the digest %s: refused (corrupt or tampered)'
+                               % (digest, repository, got))
+            os.chmod(tmp, 0o600)
+            shutil.move(tmp, dest)
+        finally:
+            response.close()
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return size
+
+    def anonymous_blob_access(self, repository, digest):
+        """Whether the blob can be read without credentials (what a node pulling by URL needs)."""
+        response = self._send('HEAD', self.blob_url(repository, digest))
+        return response.status_code == 200
