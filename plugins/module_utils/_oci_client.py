@@ -223,7 +223,10 @@ class OCIClient(object):
             headers['Authorization'] = auth
         try:
             response = session.request(method, url, data=data, json=json_body, headers=headers, stream=stream,
-                                       params=params, timeout=(self.timeout, self.timeout), allow_redirects=True)
+                                       params=params, timeout=(self.timeout, self.timeout), allow_redirects=True,
+                                       # per request: REQUESTS_CA_BUNDLE in the environment would override the
+                                       # session's verify (psf/requests#3829)
+                                       verify=self.verify)
         except requests.exceptions.SSLError as exc:
             raise OCIError('TLS error talking to the registry %s: %s' % (self.url, self._mask(exc)),
                            method=method, url=url,
