@@ -35,6 +35,8 @@ def build_parser():
     serve.add_argument("--datastore-delay", type=float, default=0.05,
                        help="seconds per dataStore progress step (10 steps per backup/restore)")
     serve.add_argument("--access-log", action="store_true", help="log method and path of every request")
+    serve.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain); needs --tls-key")
+    serve.add_argument("--tls-key", help="PEM private key of --tls-cert")
 
     fl = sub.add_parser("fleet", help="start N nodes in one background daemon and write an inventory; "
                                       "`fleet stop --data-dir D` ends them")
@@ -48,6 +50,8 @@ def build_parser():
     fl.add_argument("--legacy-every", type=int, default=0, help="every K-th node speaks the legacy API (0: none)")
     fl.add_argument("--datastore-delay", type=float, default=0.05)
     fl.add_argument("--timeout", type=float, default=120)
+    fl.add_argument("--tls-cert", help="every node serves HTTPS with this PEM certificate; needs --tls-key")
+    fl.add_argument("--tls-key", help="PEM private key of --tls-cert")
 
     daemon = sub.add_parser("_fleet-daemon", help=argparse.SUPPRESS)
     daemon.add_argument("--data-dir", required=True)
@@ -62,8 +66,16 @@ def build_parser():
 
 
 def cmd_serve(args):
-    node = Node(args.data_dir, args.port, host=args.host, api_key=args.api_key, arch=args.arch, api=args.api,
-                datastore_step_delay=args.datastore_delay, access_log=args.access_log)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("mimoe_sim: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    try:
+        node = Node(args.data_dir, args.port, host=args.host, api_key=args.api_key, arch=args.arch, api=args.api,
+                    datastore_step_delay=args.datastore_delay, access_log=args.access_log,
+                    tls_cert=args.tls_cert, tls_key=args.tls_key)
+    except (OSError, ValueError) as exc:  # unreadable or mismatched certificate/key
+        print("mimoe_sim: cannot set up TLS: %s" % exc, file=sys.stderr)
+        return 2
     try:
         node.bind()
     except OSError as exc:
@@ -73,8 +85,8 @@ def cmd_serve(args):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     node.start()
-    print("mimoe_sim: node %s listening on http://%s:%d (api %s, arch %s, data %s)" % (
-        node.node_id, args.host, node.port, node.api, node.arch, node.data_dir), flush=True)
+    print("mimoe_sim: node %s listening on %s://%s:%d (api %s, arch %s, data %s)" % (
+        node.node_id, node.scheme, args.host, node.port, node.api, node.arch, node.data_dir), flush=True)
     while not stop.wait(0.1):
         pass
     node.shutdown()
@@ -88,9 +100,13 @@ def cmd_fleet(args):
     if not args.nodes or args.nodes < 1 or not args.inventory:
         print("mimoe_sim fleet: --nodes N (>= 1) and --inventory FILE are required", file=sys.stderr)
         return 2
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("mimoe_sim fleet: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
     try:
         ready = fleet.start_fleet(args.data_dir, args.nodes, args.base_port, args.inventory, args.api_key,
-                                  args.arch_cycle, args.legacy_every, args.timeout, args.datastore_delay)
+                                  args.arch_cycle, args.legacy_every, args.timeout, args.datastore_delay,
+                                  tls_cert=args.tls_cert, tls_key=args.tls_key)
     except fleet.FleetError as exc:
         print("mimoe_sim fleet: %s" % exc, file=sys.stderr)
         return 1

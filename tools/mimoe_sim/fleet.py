@@ -63,13 +63,13 @@ def yaml_str(value):
     return json.dumps(str(value))  # a JSON string is a valid YAML double-quoted scalar
 
 
-def write_inventory(path, nodes):
+def write_inventory(path, nodes, scheme="http"):
     lines = ["# Written by `python -m mimoe_sim fleet`: simulated mimOE nodes on loopback.",
              "all:", "  children:", "    mimoe_nodes:", "      hosts:"]
     for node in nodes:
         lines += [
             "        %s:" % node["name"],
-            "          mcm_url: %s" % yaml_str("http://127.0.0.1:%d" % node["port"]),
+            "          mcm_url: %s" % yaml_str("%s://127.0.0.1:%d" % (scheme, node["port"])),
             "          mcm_token: %s" % yaml_str(node["api_key"]),
             "          mimoe_arch: %s" % yaml_str(node["arch"]),
             "          mimoe_api: %s" % yaml_str(node["api"]),
@@ -79,8 +79,10 @@ def write_inventory(path, nodes):
 
 
 def start_fleet(data_dir, nodes, base_port, inventory, api_key=None, arch_cycle=("amd64", "arm64", "arm"),
-                legacy_every=0, timeout=120, datastore_step_delay=0.05):
-    """Start the daemon, wait until every node listens, write the inventory. Returns the ready info."""
+                legacy_every=0, timeout=120, datastore_step_delay=0.05, tls_cert=None, tls_key=None):
+    """Start the daemon, wait until every node listens, write the inventory. Returns the ready info.
+
+    With ``tls_cert`` and ``tls_key`` (PEM files) every node serves HTTPS with that certificate."""
     data_dir = os.path.abspath(data_dir)
     os.makedirs(data_dir, exist_ok=True)
     pid = read_pid(data_dir)
@@ -92,8 +94,9 @@ def start_fleet(data_dir, nodes, base_port, inventory, api_key=None, arch_cycle=
         except FileNotFoundError:
             pass
     specs = node_specs(nodes, base_port, data_dir, api_key, arch_cycle, legacy_every)
+    tls = {"cert": os.path.abspath(tls_cert), "key": os.path.abspath(tls_key)} if tls_cert else None
     atomic_write_json(os.path.join(data_dir, SPEC_FILE),
-                      {"nodes": specs, "datastore_step_delay": datastore_step_delay})
+                      {"nodes": specs, "datastore_step_delay": datastore_step_delay, "tls": tls})
     started = time.monotonic()
     env = dict(os.environ)
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -117,9 +120,10 @@ def start_fleet(data_dir, nodes, base_port, inventory, api_key=None, arch_cycle=
             raise FleetError("the fleet did not start within %ss: %s" % (timeout, log_tail(data_dir)))
         time.sleep(0.05)
     ready["seconds"] = round(time.monotonic() - started, 2)
+    ready["scheme"] = "https" if tls else "http"
     atomic_write_json(ready_path, ready, 0o600)
     if inventory:
-        write_inventory(inventory, ready["nodes"])
+        write_inventory(inventory, ready["nodes"], ready["scheme"])
     return ready
 
 
@@ -167,11 +171,16 @@ def run_daemon(data_dir):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     nodes = []
+    tls = spec.get("tls") or {}
     try:
         for node_spec in spec["nodes"]:
-            node = Node(node_spec["data_dir"], node_spec["port"], api_key=node_spec.get("api_key"),
-                        arch=node_spec["arch"], api=node_spec["api"],
-                        datastore_step_delay=spec.get("datastore_step_delay", 0.05), poll_interval=0.5)
+            try:
+                node = Node(node_spec["data_dir"], node_spec["port"], api_key=node_spec.get("api_key"),
+                            arch=node_spec["arch"], api=node_spec["api"],
+                            datastore_step_delay=spec.get("datastore_step_delay", 0.05), poll_interval=0.5,
+                            tls_cert=tls.get("cert"), tls_key=tls.get("key"))
+            except (OSError, ValueError) as exc:
+                raise FleetError("%s: cannot set up TLS: %s" % (node_spec["name"], exc)) from None
             try:
                 node.bind()
             except OSError as exc:

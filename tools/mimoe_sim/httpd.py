@@ -2,6 +2,7 @@
 
 import json
 import re
+import ssl
 from email.parser import BytesHeaderParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -213,7 +214,34 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, address, node, access_log=False):
+    def __init__(self, address, node, access_log=False, ssl_context=None):
         self.node = node
         self.access_log = access_log
+        self.ssl_context = ssl_context
         super().__init__(address, Handler)
+
+    def get_request(self):
+        sock, address = super().get_request()
+        if self.ssl_context is not None:
+            # The handshake happens in the connection's own thread (finish_request), not in the accept loop.
+            sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+    def finish_request(self, request, client_address):
+        if self.ssl_context is not None:
+            request.settimeout(10)
+            try:
+                request.do_handshake()
+            except (ssl.SSLError, OSError) as exc:  # e.g. a client that does not trust our certificate
+                log.info("TLS handshake with %s failed: %s", client_address[0], exc)
+                return
+            request.settimeout(None)
+        super().finish_request(request, client_address)
+
+
+def server_ssl_context(cert_file, key_file):
+    """TLS context of a node serving HTTPS with this certificate (chain) and key, PEM files."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert_file, key_file)
+    return context

@@ -2,6 +2,7 @@
 
 import base64
 import copy
+import signal
 import hashlib
 import hmac
 import json
@@ -17,7 +18,7 @@ import urllib.request
 
 from mimoe_sim import __version__, jwt
 from mimoe_sim.httpd import (DropConnection, HttpError, Response, Server, error_response, json_response,
-                             parse_multipart)
+                             parse_multipart, server_ssl_context)
 from mimoe_sim.imagetar import ImageError, parse_image_tar
 from mimoe_sim.mimproc import MimProcess, MimUnavailable
 from mimoe_sim.util import (atomic_write_bytes, atomic_write_json, ensure_api_keys, ensure_jwt_secret,
@@ -37,8 +38,8 @@ DEFAULT_MAX_EXECUTION_TIME_SEC = "30"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 FAULT_DEFAULTS = {
-    "latency_ms": 0, "error_rate": 0.0, "error_status": 503, "drop_rate": 0.0,
-    "fail_deploy_images": [], "crash_mims": [], "seed": None,
+    "latency_ms": 0, "error_rate": 0.0, "error_status": 503, "drop_rate": 0.0, "drop_answer_rate": 0.0,
+    "drop_answer_once": [], "fail_deploy_images": [], "crash_mims": [], "kill_mid_upload": False, "seed": None,
 }
 
 CURRENT_ROUTES = [
@@ -123,6 +124,18 @@ class Stats:
             self.write_requests = 0
             self.bytes_uploaded = 0
             self.by_endpoint = {}
+            self.outcomes = {}
+
+    def outcome(self, key, outcome):
+        """How a counted /mcm request ended: its status ("201"), "dropped" (closed before it was handled) or
+        "<status> answer dropped" (handled, then closed without answering)."""
+        with self._lock:
+            entry = self.outcomes.setdefault(key, {})
+            entry[outcome] = entry.get(outcome, 0) + 1
+
+    def outcomes_snapshot(self):
+        with self._lock:
+            return copy.deepcopy(self.outcomes)
 
     def count(self, key, nbytes, is_write):
         with self._lock:
@@ -154,12 +167,14 @@ def validate_faults(body):
     for key, value in body.items():
         if key == "latency_ms":
             ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 600000
-        elif key in ("error_rate", "drop_rate"):
+        elif key in ("error_rate", "drop_rate", "drop_answer_rate"):
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
         elif key == "error_status":
             ok = isinstance(value, int) and not isinstance(value, bool) and 400 <= value <= 599
-        elif key in ("fail_deploy_images", "crash_mims"):
+        elif key in ("fail_deploy_images", "crash_mims", "drop_answer_once"):
             ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        elif key == "kill_mid_upload":
+            ok = isinstance(value, bool)
         else:  # seed
             ok = value is None or (isinstance(value, int) and not isinstance(value, bool))
         if not ok:
@@ -170,7 +185,7 @@ def validate_faults(body):
 
 class Node:
     def __init__(self, data_dir, port, host="127.0.0.1", api_key=None, arch="amd64", api="current",
-                 datastore_step_delay=0.05, access_log=False, poll_interval=0.1):
+                 datastore_step_delay=0.05, access_log=False, poll_interval=0.1, tls_cert=None, tls_key=None):
         if api not in ("current", "legacy"):
             raise ValueError("api must be current or legacy")
         self.data_dir = os.path.abspath(data_dir)
@@ -181,6 +196,9 @@ class Node:
         self.datastore_step_delay = datastore_step_delay
         self.access_log = access_log
         self.poll_interval = poll_interval
+        if bool(tls_cert) != bool(tls_key):
+            raise ValueError("HTTPS needs both a certificate and a key file")
+        self.ssl_context = server_ssl_context(tls_cert, tls_key) if tls_cert else None
         os.makedirs(self.data_dir, exist_ok=True)
         self.api_key = ensure_api_keys(self.data_dir, api_key)
         self.jwt_secret = ensure_jwt_secret(self.data_dir)
@@ -199,12 +217,16 @@ class Node:
 
     # ------------------------------------------------------------------ lifecycle
     @property
+    def scheme(self):
+        return "https" if self.ssl_context is not None else "http"
+
+    @property
     def state_path(self):
         return os.path.join(self.data_dir, "state.json")
 
     def bind(self):
         """Bind the listening socket (raises OSError when the port is taken)."""
-        self.server = Server((self.host, self.port), self, access_log=self.access_log)
+        self.server = Server((self.host, self.port), self, access_log=self.access_log, ssl_context=self.ssl_context)
         self.port = self.server.server_address[1]
 
     def start(self, block=False):
@@ -277,22 +299,57 @@ class Node:
 
     def handle_mcm(self, request):
         key = route_key(self.routes, request.method, request.segments)
+        if key == "POST /mcm/v1/images" and not request.expects_continue:
+            self._maybe_kill_mid_upload(request)
         if request.expects_continue and key == "POST /mcm/v1/images":
             nbytes = 0  # the body is never read: the upload is refused (below, after auth)
         else:
             nbytes = len(request.body())
         self.stats.count(key, nbytes, request.method in WRITE_METHODS)
-        self.apply_faults()
-        client_id = self.authenticate(request)
-        _key, handler, params = match_route(self.routes, request.method, request.segments)
-        return getattr(self, "op_" + handler)(request, client_id, **params)
+        try:
+            drop_answer = self.apply_faults(key)
+            client_id = self.authenticate(request)
+            _key, handler, params = match_route(self.routes, request.method, request.segments)
+            response = getattr(self, "op_" + handler)(request, client_id, **params)
+        except DropConnection:
+            self.stats.outcome(key, "dropped")
+            raise
+        except HttpError as exc:
+            self.stats.outcome(key, str(exc.status))
+            raise
+        except Exception:  # noqa: BLE001 - the handler answers 500
+            self.stats.outcome(key, "500")
+            raise
+        if drop_answer:
+            # The request was handled (state changed), but the client never learns it: the hard case for retries.
+            self.stats.outcome(key, "%d answer dropped" % response.status)
+            raise DropConnection()
+        self.stats.outcome(key, str(response.status))
+        return response
 
-    def apply_faults(self):
+    def _maybe_kill_mid_upload(self, request):
+        """Fault kill_mid_upload: read half of the upload, then SIGKILL this process (like a power cut)."""
+        with self.fault_lock:
+            armed = self.faults["kill_mid_upload"]
+        length = request.content_length
+        if not armed or length < 2:
+            return
+        request.handler.rfile.read(length // 2)
+        log.warning("fault kill_mid_upload: SIGKILL after %d of %d upload bytes", length // 2, length)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def apply_faults(self, key):
+        """Latency, then drop or error; returns whether the answer of this request (route ``key``) is dropped."""
         with self.fault_lock:
             faults = self.faults
             latency = faults["latency_ms"]
             drop = faults["drop_rate"] > 0 and self.rng.random() < faults["drop_rate"]
             error = not drop and faults["error_rate"] > 0 and self.rng.random() < faults["error_rate"]
+            drop_answer = (not drop and not error and faults["drop_answer_rate"] > 0
+                           and self.rng.random() < faults["drop_answer_rate"])
+            if not drop and not error and key in faults["drop_answer_once"]:
+                faults["drop_answer_once"].remove(key)  # only the first request of that route
+                drop_answer = True
             status = faults["error_status"]
         if latency:
             time.sleep(latency / 1000.0)
@@ -300,6 +357,7 @@ class Node:
             raise DropConnection()
         if error:
             raise HttpError(status, "simulated failure (fault error_rate)")
+        return drop_answer
 
     def authenticate(self, request):
         header = request.headers.get("Authorization") or ""
@@ -346,6 +404,8 @@ class Node:
                     return json_response(200, copy.deepcopy(self.faults))
         if path == "/_sim/stats" and method == "GET":
             return json_response(200, self.stats.snapshot())
+        if path == "/_sim/outcomes" and method == "GET":
+            return json_response(200, self.stats.outcomes_snapshot())
         if path == "/_sim/stats/reset" and method == "POST":
             self.stats.reset()
             return json_response(200, self.stats.snapshot())

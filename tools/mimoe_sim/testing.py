@@ -22,6 +22,7 @@ import random
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -85,8 +86,18 @@ def free_port_range(count, low=20000, high=32000, attempts=200):
     raise RuntimeError("no free range of %d ports" % count)
 
 
+def loopback_tls_context():
+    """TLS client context of the helpers below for a simulator's own HTTPS (loopback test nodes only: no
+    verification, as they talk to the node they just started). Clients under test verify as they normally do."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def http_json(method, url, body=None, headers=None, timeout=30):
-    """Small stdlib HTTP helper: returns (status, parsed JSON or text)."""
+    """Small stdlib HTTP helper: returns (status, parsed JSON or text). https URLs are not verified
+    (see loopback_tls_context)."""
     data = None
     headers = dict(headers or {})
     if body is not None:
@@ -94,7 +105,8 @@ def http_json(method, url, body=None, headers=None, timeout=30):
         headers.setdefault("Content-Type", "application/json")
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
+        context = loopback_tls_context() if url.startswith("https://") else None
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as answer:
             status, raw = answer.status, answer.read()
     except urllib.error.HTTPError as exc:
         status, raw = exc.code, exc.read()
@@ -108,7 +120,7 @@ class SimNode:
     """One simulator node as a real subprocess (`python -m mimoe_sim serve`)."""
 
     def __init__(self, data_dir=None, port=None, api_key=None, arch="amd64", api="current", datastore_delay=0.05,
-                 extra_args=(), startup_timeout=20):
+                 extra_args=(), startup_timeout=20, tls_cert=None, tls_key=None):
         self._own_dir = data_dir is None
         self.data_dir = os.path.abspath(data_dir or tempfile.mkdtemp(prefix="mimoe-sim-"))
         self._fixed_port = port is not None
@@ -118,6 +130,9 @@ class SimNode:
         self.api = api
         self.datastore_delay = datastore_delay
         self.extra_args = list(extra_args)
+        if tls_cert:  # serve HTTPS with this PEM certificate and key
+            self.extra_args += ["--tls-cert", os.path.abspath(tls_cert), "--tls-key", os.path.abspath(tls_key)]
+        self.scheme = "https" if tls_cert else "http"
         self.startup_timeout = startup_timeout
         self.proc = None
         self.api_key = api_key
@@ -126,7 +141,7 @@ class SimNode:
     # -------------------------------------------------------------- lifecycle
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % (self.scheme, self.port)
 
     @property
     def mcm_url(self):
@@ -265,6 +280,10 @@ class SimNode:
     def clear_faults(self):
         return http_json("DELETE", self.url + "/_sim/faults")[1]
 
+    def outcomes(self):
+        """{endpoint: {"201": n, "503": n, "dropped": n, "201 answer dropped": n}}: how counted requests ended."""
+        return http_json("GET", self.url + "/_sim/outcomes")[1]
+
     def mim_processes(self):
         """[{id, clientId, state, status, pid}] of the node's mims (pid None when not running)."""
         return http_json("GET", self.url + "/_sim/mims")[1]["data"]
@@ -282,7 +301,7 @@ class SimFleet:
     """N nodes started with `python -m mimoe_sim fleet` (one detached daemon), stopped with `fleet stop`."""
 
     def __init__(self, nodes=5, data_dir=None, base_port=None, api_key=None, arch_cycle=("amd64", "arm64", "arm"),
-                 legacy_every=0, inventory_path=None, timeout=120):
+                 legacy_every=0, inventory_path=None, timeout=120, tls_cert=None, tls_key=None):
         self.count = nodes
         self._own_dir = data_dir is None
         self.data_dir = os.path.abspath(data_dir or tempfile.mkdtemp(prefix="mimoe-fleet-"))
@@ -293,6 +312,7 @@ class SimFleet:
         self.legacy_every = legacy_every
         self.inventory_path = os.path.abspath(inventory_path or os.path.join(self.data_dir, "inventory.yml"))
         self.timeout = timeout
+        self.tls = (os.path.abspath(tls_cert), os.path.abspath(tls_key)) if tls_cert else None
         self.nodes = []
         self.pid = None
         self.start_seconds = None
@@ -309,6 +329,8 @@ class SimFleet:
                    "--timeout", str(self.timeout)]
             if self.api_key:
                 cmd += ["--api-key", self.api_key]
+            if self.tls:
+                cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
             done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=self.timeout + 30,
                                   check=False)
             self.output = done.stdout + done.stderr
@@ -319,8 +341,9 @@ class SimFleet:
                 self.pid = ready["pid"]
                 _LIVE_GROUPS.add(self.pid)
                 self.start_seconds = ready.get("seconds")
-                self.nodes = [FleetNode(n["name"], "http://127.0.0.1:%d" % n["port"], n["port"], n["api_key"],
-                                        n["arch"], n["api"], n["data_dir"]) for n in ready["nodes"]]
+                scheme = ready.get("scheme", "http")
+                self.nodes = [FleetNode(n["name"], "%s://127.0.0.1:%d" % (scheme, n["port"]), n["port"],
+                                        n["api_key"], n["arch"], n["api"], n["data_dir"]) for n in ready["nodes"]]
                 return self
             last = self.output
             if self._fixed_port or "cannot listen" not in last:

@@ -1,0 +1,67 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mimoe.edge contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Fault scenario 1: a node SIGKILLed in the middle of the image upload of an upgrade, then restarted; the re-run
+resumes the unfinished upgrade from the controller-side journal and converges, with the mim's data restored."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from fault_support import Scenario, assert_counter, assert_old_or_new, mim  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@pytest.fixture
+def scenario(tmp_path):
+    scene = Scenario(tmp_path)
+    yield scene
+    scene.close()
+
+
+def test_sigkill_mid_upload_then_restart_and_rerun_converges(scenario):
+    inventory = scenario.start_nodes('edge1')
+    node = scenario.nodes['edge1']
+    counters = scenario.install_v1_with_counters(inventory)
+
+    # The node reads half of the 2.0.0 upload, then dies (SIGKILL, like a power cut).
+    node.set_faults(kill_mid_upload=True)
+    rc, out, recap, report = scenario.rollout(inventory, 'v2')
+    assert rc != 0, out
+    assert node.proc.poll() is not None, 'the node should have been killed during the upload'
+    result = report['nodes']['edge1']
+    assert result['status'] == 'failed' and result['touched'] is True, result
+    assert 'Upload the image' in result['error'], result
+    assert result['rollback_error'], result  # the node was down: nothing could be rolled back
+    assert recap['edge1']['failed'] == 1
+    journal = os.path.join(scenario.cache, 'journal')
+    assert os.listdir(journal) == ['edge1--hello-v1.json']
+
+    # Back up: it lost the mim (removed before the upload) and kept no half image (uploads are atomic).
+    node.kill()
+    node.start()
+    status, images = node.mcm('GET', '/images')
+    assert status == 200 and all(i['repoTags'] != ['hello-v1:2.0.0'] for i in images['data']), images
+    assert mim(node, '/version')[0] == 404
+
+    rc, out, recap, report = scenario.rollout(inventory, 'v2')
+    assert rc == 0, out
+    result = report['nodes']['edge1']
+    assert result['status'] == 'upgraded' and result['resumed'] is True, result
+    assert result['from_version'] == '1.0.0' and result['backup'], result
+    assert_old_or_new(node, '2.0.0')
+    assert_counter(node, counters['edge1'])
+    assert os.listdir(journal) == []
+    assert node.outcomes()['POST /mcm/v1/images'] == {'201': 1}
+
+    # Converged: a third run changes nothing and uploads nothing.
+    node.reset_stats()
+    rc, out, recap, report = scenario.rollout(inventory, 'v2')
+    assert rc == 0, out
+    assert report['nodes']['edge1']['status'] == 'unchanged' and recap['edge1']['changed'] == 0, out
+    assert node.stats()['write_requests'] == 0
