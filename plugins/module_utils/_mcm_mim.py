@@ -312,6 +312,11 @@ class MimManager(object):
 
     # -------------------------------------------------------------- reading
 
+    def use_listing(self, images, mims):
+        """Take images and mims already read from the node (one read serves a listing and a comparison)."""
+        self._images = list(images)
+        self._mims = list(mims)
+
     def images(self, refresh=False):
         if self._images is None or refresh:
             self._images = self.client.list_images()

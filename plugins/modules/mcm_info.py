@@ -15,6 +15,8 @@ version_added: 0.1.0
 description:
   - Reads the images and mims (containers on the legacy API generation) of a mimik mimOE edge node through the MCM
     API, and which API generation it runs. Never changes anything.
+  - With O(compare_mim), the same read also tells whether M(mimoe.edge.mcm_mim) would redeploy a mim with that
+    spec (the comparison M(mimoe.edge.mcm_mim) makes, in check mode), so one task decides what a node needs.
 author:
   - mimoe.edge contributors (@mimoe-edge)
 extends_documentation_fragment:
@@ -38,6 +40,39 @@ options:
       - Whether to read the mims.
     type: bool
     default: true
+  compare_mim:
+    description:
+      - A desired mim spec to compare with the node's mim of that name, read only. The result is RV(mim_comparison).
+      - The comparison is the one of M(mimoe.edge.mcm_mim) with O(mimoe.edge.mcm_mim#module:state=present), on the
+        image name, the image content replaced since the deployment, the env as the node stores it (current API), or
+        the recorded fingerprint (legacy API, see O(fingerprint_file)).
+      - The images and mims are read once whatever O(images), O(mims) and O(name) say; those only filter what is
+        returned.
+    type: dict
+    suboptions:
+      name:
+        description: Name of the mim.
+        type: str
+        required: true
+      image:
+        description: Name of the image the mim should run.
+        type: str
+        required: true
+      env:
+        description: Env of the mim (string values).
+        type: dict
+        default: {}
+      secret_env:
+        description:
+          - Secret env values, compared like O(compare_mim.env) and shown as C(********) in RV(mim_comparison).
+        type: dict
+        default: {}
+  fingerprint_file:
+    description:
+      - The fingerprint file of M(mimoe.edge.mcm_mim) (legacy API nodes), read by O(compare_mim). Never written.
+      - If not set, the value of the E(MCM_FINGERPRINT_FILE) environment variable is used, then the default.
+    type: path
+    default: ~/.ansible/mimoe_edge/mcm_state.json
 notes:
   - On the current API generation, C(env) in RV(mims) holds every env value the mim was deployed with, including
     secrets. Use C(no_log) on the task, or register and filter the result, when that matters.
@@ -68,6 +103,21 @@ EXAMPLES = r'''
       mimoe.edge.mcm_info:
         name: [hello-v1]
       delegate_to: localhost
+
+    - name: Read the node and tell whether the mim needs a redeploy, in one read
+      mimoe.edge.mcm_info:
+        name: [hello-v1]
+        compare_mim:
+          name: hello-v1
+          image: hello-v1
+          env: {MCM.BASE_API_PATH: /hello/v1}
+      delegate_to: localhost
+      register: node
+
+    - name: Show why
+      ansible.builtin.debug:
+        msg: "{{ node.mim_comparison.reasons }}"
+      when: not node.mim_comparison.equal
 '''
 
 RETURN = r'''
@@ -101,10 +151,75 @@ mims:
       state: started
       status: up
       env: {MCM.BASE_API_PATH: /api/hello/v1}
+mim_comparison:
+  description: The node's mim compared with O(compare_mim); secret values are shown as C(********).
+  returned: when O(compare_mim) is set
+  type: dict
+  contains:
+    name:
+      description: Name of the mim.
+      type: str
+      returned: success
+    equal:
+      description: Whether the node runs the mim with this spec (M(mimoe.edge.mcm_mim) would not change it).
+      type: bool
+      returned: success
+    reasons:
+      description: Why they differ (empty when equal).
+      type: list
+      elements: str
+      returned: success
+    diff:
+      description: The differing values, C(before) on the node and C(after) as desired.
+      type: dict
+      returned: success
+  sample:
+    name: hello-v1
+    equal: false
+    reasons: ["env differs in GREETING"]
+    diff: {before: {env: {GREETING: hello}}, after: {env: {GREETING: hi}}}
 '''
 
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError, image_matches
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
+    HAS_JSONSCHEMA,
+    JSONSCHEMA_IMPORT_ERROR,
+    MIM_SPEC_SCHEMA,
+    Desired,
+    MimManager,
+    SpecError,
+    merge_env,
+    validate,
+)
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_state import (
+    DEFAULT_STATE_FILE,
+    FingerprintStore,
+    StateFileError,
+)
+
+
+def desired_from_compare(spec):
+    """A :class:`Desired` from the ``compare_mim`` option; raises :class:`SpecError`."""
+    checked = dict(name=spec['name'], image=spec['image'], env=spec['env'] or {}, secret_env=spec['secret_env'] or {})
+    errors = validate(checked, MIM_SPEC_SCHEMA, 'compare_mim')
+    if errors:
+        raise SpecError('; '.join(errors))
+    env, secret_keys = merge_env(checked['env'], checked['secret_env'], 'compare_mim.')
+    return Desired(checked['name'], checked['image'], env, secret_keys)
+
+
+def compare(mcm, spec, images, mims):
+    """The node's mim compared with ``spec``, from the listing already read (no further call; on legacy nodes the
+    fingerprint file is read)."""
+    desired = desired_from_compare(spec)
+    manager = MimManager(mcm, FingerprintStore(mcm.params['fingerprint_file']))
+    manager.use_listing(images, mims)
+    comparison = manager.compare(desired, manager.find_mim(desired.name))
+    return dict(name=desired.name, equal=comparison.equal, reasons=comparison.reasons,
+                diff=dict(before=comparison.before, after=comparison.after))
 
 
 def main():
@@ -112,21 +227,41 @@ def main():
         name=dict(type='list', elements='str'),
         images=dict(type='bool', default=True),
         mims=dict(type='bool', default=True),
+        compare_mim=dict(type='dict', options=dict(
+            name=dict(type='str', required=True),
+            image=dict(type='str', required=True),
+            env=dict(type='dict', default={}),
+            secret_env=dict(type='dict', default={}, no_log=True),
+        )),
+        fingerprint_file=dict(type='path', default=DEFAULT_STATE_FILE,
+                              fallback=(env_fallback, ['MCM_FINGERPRINT_FILE'])),
     )
     mcm = MCMModule(argument_spec, supports_check_mode=True)
     params = mcm.params
     names = params['name']
+    spec = params['compare_mim']
+    if spec is not None and not HAS_JSONSCHEMA:
+        mcm.module.fail_json(msg=missing_required_lib('jsonschema'), exception=JSONSCHEMA_IMPORT_ERROR)
     client = mcm.client
+    result = dict(changed=False)
     try:
-        api_version = client.api_version
-        images = client.list_images() if params['images'] else []
-        mims = client.list_mims() if params['mims'] else []
+        result['api_version'] = client.api_version
+        images = client.list_images() if params['images'] or spec is not None else []
+        mims = client.list_mims() if params['mims'] or spec is not None else []
+        if spec is not None:
+            result['mim_comparison'] = compare(mcm, spec, images, mims)
     except MCMError as exc:
         mcm.fail_mcm(exc)
+    except SpecError as exc:
+        mcm.fail('Invalid compare_mim: %s' % exc)
+    except StateFileError as exc:
+        mcm.fail(str(exc))
+    images = images if params['images'] else []
+    mims = mims if params['mims'] else []
     if names:
         images = [i for i in images if any(image_matches(i, n) for n in names)]
         mims = [m for m in mims if m.get('name') in names or m.get('id') in names]
-    mcm.module.exit_json(changed=False, api_version=api_version, images=images, mims=mims)
+    mcm.module.exit_json(images=images, mims=mims, **result)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mimoe.edge contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""mcm_info compare_mim: one read tells what mcm_mim would do (same comparison, secrets masked, no write)."""
+
+from __future__ import annotations
+
+from ansible_collections.mimoe.edge.plugins.modules import mcm_info, mcm_mim
+
+from fake_mcm import write_kinds
+
+SECRET = 'compare-secret-value-91'
+ENV = {'MCM.BASE_API_PATH': '/hello/v1', 'GREETING': 'hello'}
+
+
+def deployed(node, env=None):
+    node.add_image('hello-v1', 'sha256:' + 'a' * 64)
+    node.add_mim('hello-v1', 'hello-v1', dict(env or ENV, API_KEY=SECRET))
+    return node
+
+
+def spec(env=None, secret=SECRET, image='hello-v1'):
+    return dict(name='hello-v1', image=image, env=env or ENV, secret_env={'API_KEY': secret})
+
+
+def info(run_module, node, tmp_path, compare, **extra):
+    args = dict(compare_mim=compare, fingerprint_file=str(tmp_path / 'fingerprints.json'))
+    args.update(extra)
+    return run_module(mcm_info, node, args)
+
+
+def test_equal_spec_is_equal_and_nothing_is_written(node, run_module, tmp_path):
+    deployed(node)
+    result = info(run_module, node, tmp_path, spec())
+    assert result['mim_comparison'] == {'name': 'hello-v1', 'equal': True, 'reasons': [],
+                                        'diff': {'before': {}, 'after': {}}}
+    assert result['changed'] is False and write_kinds(node) == []
+
+
+def test_same_answer_as_mcm_mim_check_mode(node, run_module, tmp_path):
+    deployed(node)
+    changed_env = dict(ENV, GREETING='hi')
+    compared = info(run_module, node, tmp_path, spec(env=changed_env, secret='rotated-secret-22'))['mim_comparison']
+    check = run_module(mcm_mim, node, dict(spec(env=changed_env, secret='rotated-secret-22')), check=True, diff=True)
+    assert compared['equal'] is False and check['changed'] is True
+    assert compared['reasons'] == check['reasons']
+    assert compared['diff'] == check['diff']
+    assert compared['diff']['after']['env'] == {'GREETING': 'hi', 'API_KEY': '******** (changed)'}
+    assert write_kinds(node) == []
+
+
+def test_missing_mim_and_other_image(node, run_module, tmp_path):
+    node.add_image('hello-v1', 'sha256:' + 'a' * 64)
+    missing = info(run_module, node, tmp_path, spec())['mim_comparison']
+    assert missing['equal'] is False and missing['reasons'] == ['the mim hello-v1 is not deployed']
+    assert missing['diff']['after']['env']['API_KEY'] == '********'
+    deployed_node = deployed(type(node)())
+    other = info(run_module, deployed_node, tmp_path, spec(image='hello-v2'))['mim_comparison']
+    assert other['reasons'] == ['image hello-v1 -> hello-v2']
+
+
+def test_secret_never_in_the_result(node, run_module, tmp_path):
+    deployed(node)
+    result = info(run_module, node, tmp_path, spec(env=dict(ENV, GREETING='x')), mims=False, images=False)
+    # The listing is filtered by images/mims, the comparison still sees the node's mim; the secret stays masked.
+    assert result['images'] == [] and result['mims'] == []
+    assert SECRET not in result['_raw']
+    assert result['mim_comparison']['equal'] is False
+
+
+def test_legacy_node_without_fingerprint_differs(legacy_node, run_module, tmp_path):
+    deployed(legacy_node)
+    compared = info(run_module, legacy_node, tmp_path, spec())['mim_comparison']
+    assert compared['equal'] is False
+    assert 'no fingerprint is recorded' in compared['reasons'][0]
+    assert not (tmp_path / 'fingerprints.json').exists()
+
+
+def test_bad_spec_names_the_field(node, run_module, tmp_path):
+    deployed(node)
+    result = info(run_module, node, tmp_path, dict(name='hello-v1', image='hello-v1', env={'GREETING': 'x'},
+                                                   secret_env={'GREETING': SECRET}))
+    assert result['failed'] and 'compare_mim.env and compare_mim.secret_env both set GREETING' in result['msg']
+    assert SECRET not in result['_raw']
