@@ -13,7 +13,10 @@ One client object talks to one node. It owns a ``requests.Session`` with:
 * ``Authorization: Bearer <token>`` and, when a client ID is given, ``x-client-id``;
 * connect/read timeouts on every request;
 * retries with exponential backoff on connection errors and on 502/503/504 answers,
-  for idempotent methods only (GET, HEAD, PUT, DELETE, OPTIONS): a POST is sent once;
+  for idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS). A POST (upload, deploy, datastore) is retried only
+  when that is safe: after a 502/503/504 or a connection that broke without an answer, the client first reads
+  the node's state (``verify``) and sends the POST again only if it did not take effect, so a write is never
+  applied twice. A POST that timed out is not retried (the node may still be applying it);
 * TLS verification on by default (``validate_certs``, ``ca_path``).
 
 Every failure (HTTP error, connection error, timeout, unreadable answer) is raised as
@@ -29,6 +32,7 @@ import json
 import os
 import re
 import tarfile
+import time
 import traceback
 import zlib
 
@@ -78,8 +82,12 @@ class MCMError(Exception):
     :ivar url: URL of the failed call, if any.
     """
 
-    def __init__(self, message, status=None, server_message=None, hint=None, method=None, url=None):
+    def __init__(self, message, status=None, server_message=None, hint=None, method=None, url=None,
+                 unanswered=False):
         self.message = message
+        # True when the connection broke before any answer (not a timeout): the node may or may not have
+        # handled the request; a write is then retried only after checking the node's state.
+        self.unanswered = unanswered
         self.status = status
         self.server_message = server_message
         self.hint = hint
@@ -92,6 +100,11 @@ class MCMError(Exception):
         if self.hint:
             text = '%s. Hint: %s' % (text.rstrip('.'), self.hint)
         return text
+
+    @property
+    def write_retryable(self):
+        """Whether a POST that failed like this may be sent again once the node's state shows it did not apply."""
+        return self.unanswered or self.status in RETRY_STATUSES
 
     def to_dict(self):
         """What modules return next to ``msg`` when a call failed."""
@@ -266,6 +279,8 @@ def server_message(response):
             message = body['message']
         if not message and isinstance(body.get('msg'), str):
             message = body['msg']
+        if message is not None and not isinstance(message, str):
+            message = json.dumps(message, sort_keys=True)  # a node answering {"error": {"message": 1}}
         if not message:
             message = json.dumps(body, sort_keys=True)
     elif body is not None:
@@ -350,13 +365,21 @@ class MCMClient(object):
             raise MCMError('mcm_url must start with http:// or https://, got %s' % url)
         if not token:
             raise MCMError('mcm_token is empty', hint='set mcm_token or the environment variable MCM_TOKEN')
+        _check_header_value('mcm_token', token, secret=True)
+        if client_id:
+            _check_header_value('client_id', client_id)
         base = url.rstrip('/')
         if base.endswith(API_PREFIX):
             base = base[:-len(API_PREFIX)]
         self.base_url = base
         self.token = token
         self.client_id = client_id
-        self.timeout = float(timeout)
+        try:
+            self.timeout = float(timeout)
+        except (TypeError, ValueError):
+            raise MCMError('timeout must be a number of seconds, got %r' % (timeout,))
+        if not 0 < self.timeout <= 86400:
+            raise MCMError('timeout must be more than 0 and at most 86400 seconds, got %s' % timeout)
         self._api_version = None if api_version in (None, 'auto') else api_version
         if self._api_version not in (None, API_CURRENT, API_LEGACY):
             raise MCMError('api_version must be one of auto, current, legacy; got %s' % api_version)
@@ -409,8 +432,11 @@ class MCMClient(object):
         url = self.url_for(path)
         session = self._session if method in IDEMPOTENT_METHODS else self._post_session
         try:
+            # verify is passed explicitly: a session's own verify loses against REQUESTS_CA_BUNDLE /
+            # CURL_CA_BUNDLE in the environment (psf/requests#3829), which would silently ignore ca_path.
             response = session.request(method, url, json=json_body, files=files, params=params,
-                                       timeout=(self.timeout, self.timeout), allow_redirects=False)
+                                       timeout=(self.timeout, self.timeout), allow_redirects=False,
+                                       verify=session.verify)
         except requests.exceptions.SSLError as exc:
             raise MCMError('TLS error talking to %s: %s' % (url, self._mask(exc)), method=method, url=url,
                            hint='set ca_path to the CA bundle that signed the node certificate, '
@@ -418,17 +444,16 @@ class MCMClient(object):
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
             raise MCMError('No answer from %s within the timeout of %s seconds (%s %s)'
                            % (url, self.timeout, method, type(exc).__name__), method=method, url=url,
-                           hint='check that the node is up and reachable, or raise timeout')
+                           hint=_timeout_hint(method))
         except requests.exceptions.RetryError as exc:
             raise MCMError('%s %s failed after retries: %s' % (method, url, self._mask(exc)),
                            method=method, url=url, hint=status_hint(503))
         except requests.exceptions.ConnectionError as exc:
             if _is_read_timeout(exc):
                 raise MCMError('No answer from %s within the timeout of %s seconds (%s ReadTimeout)'
-                               % (url, self.timeout, method), method=method, url=url,
-                               hint='check that the node is up and reachable, or raise timeout')
+                               % (url, self.timeout, method), method=method, url=url, hint=_timeout_hint(method))
             raise MCMError('Cannot connect to %s (timeout %s seconds): %s'
-                           % (url, self.timeout, self._mask(exc)), method=method, url=url,
+                           % (url, self.timeout, self._mask(exc)), method=method, url=url, unanswered=True,
                            hint='check mcm_url (scheme, host and port: the node API listens on 8083 by default) '
                                 'and that the node is running')
         except requests.exceptions.RequestException as exc:
@@ -451,6 +476,34 @@ class MCMClient(object):
                            status=response.status_code, method=method, url=url,
                            hint='check that mcm_url points to the node API port, not to the mim port or a proxy page')
 
+    def write_with_verify(self, send, verify, what):
+        """Send a write (``send()``) and retry it only when that is safe.
+
+        After a 502/503/504 answer or a connection that broke without an answer, ``verify()`` reads the node:
+        it returns the resource when the write did take effect (the answer was lost), else ``None``; only then is
+        the write sent again, up to ``retries`` times with exponential backoff. Timeouts and other errors are
+        raised at once. If the node cannot be read either, the first error is raised.
+        """
+        attempts = self.retry.total if isinstance(self.retry.total, int) and self.retry.total > 0 else 0
+        backoff = self.retry.backoff_factor or 0
+        attempt = 0
+        while True:
+            try:
+                return send()
+            except MCMError as exc:
+                if attempt >= attempts or not exc.write_retryable:
+                    if attempt:
+                        exc.message = '%s (after %d attempts to %s)' % (exc.message, attempt + 1, what)
+                    raise
+                try:
+                    done = verify()
+                except MCMError:
+                    raise exc
+                if done is not None:
+                    return done
+            time.sleep(min(backoff * (2 ** attempt), 10))
+            attempt += 1
+
     @staticmethod
     def unwrap(body):
         """``{"data": X}`` -> X; anything else unchanged."""
@@ -462,8 +515,10 @@ class MCMClient(object):
         data = self.unwrap(self.request('GET', path))
         if data is None:
             return []
-        if not isinstance(data, list):
-            raise MCMError('GET %s answered %r, expected a list' % (self.url_for(path), type(data).__name__))
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+            raise MCMError('GET %s answered %s, expected a list of objects (or {"data": [...]})'
+                           % (self.url_for(path), _describe(data)),
+                           hint='check that mcm_url points to the MCM API of a mimOE node')
         return data
 
     # ---------------------------------------------------------------- generation
@@ -503,16 +558,34 @@ class MCMClient(object):
                 return image
         return None
 
-    def upload_image(self, path, filename=None):
-        """Multipart upload (field ``image``, ``application/x-tar``); never sends ``Expect: 100-continue``."""
+    def upload_image(self, path, filename=None, digest=None):
+        """Multipart upload (field ``image``, ``application/x-tar``); never sends ``Expect: 100-continue``.
+
+        Retried (see :meth:`write_with_verify`) only when the node does not list an image with the archive's
+        ``digest`` (computed when not given) after a failed attempt.
+        """
         try:
             handle = open(path, 'rb')
         except (IOError, OSError) as exc:
             raise MCMTarError('Cannot read image archive %s: %s' % (path, exc))
-        try:
+        expected = []
+
+        def send():
+            handle.seek(0)
             files = {'image': (filename or os.path.basename(path), handle, 'application/x-tar')}
             return self.unwrap(self.request('POST', '/images', files=files, resource='image upload',
                                             conflict='an image with this name already exists on the node'))
+
+        def uploaded():
+            if not expected:
+                expected.append(digest or file_digest(path))
+            for image in self.list_images():
+                if same_digest(image_digest(image), expected[0]):
+                    return image
+            return None
+
+        try:
+            return self.write_with_verify(send, uploaded, 'upload %s' % os.path.basename(path))
         finally:
             handle.close()
 
@@ -555,9 +628,17 @@ class MCMClient(object):
     def deploy_mim(self, spec):
         """POST a MimSpec ``{"name", "image", "env"}``; returns the node's mim."""
         body = dict(name=spec['name'], image=spec['image'], env=dict(spec.get('env') or {}))
-        return self.unwrap(self.request('POST', self._mims_path, json_body=body,
-                                        resource='image %s' % spec['image'],
-                                        conflict='a mim called %s already exists' % spec['name']))
+
+        def send():
+            return self.unwrap(self.request('POST', self._mims_path, json_body=body,
+                                            resource='image %s' % spec['image'],
+                                            conflict='a mim called %s already exists' % spec['name']))
+
+        def deployed():
+            mim = self.find_mim(spec['name'])
+            return mim if mim is not None and mim.get('image') == spec['image'] else None
+
+        return self.write_with_verify(send, deployed, 'deploy the mim %s' % spec['name'])
 
     def delete_mim(self, mim_id, name=None):
         return self.unwrap(self.request('DELETE', '%s/%s' % (self._mims_path, quote(mim_id)),
@@ -575,8 +656,20 @@ class MCMClient(object):
     def deploy_composition(self, specs):
         """Current only: ``POST /compositions {"mims": [...]}`` -> list of mims."""
         body = {'mims': [dict(name=s['name'], image=s['image'], env=dict(s.get('env') or {})) for s in specs]}
-        result = self.unwrap(self.request('POST', '/compositions', json_body=body, resource='compositions endpoint',
-                                          conflict='a mim of the composition already exists'))
+
+        def send():
+            return self.unwrap(self.request('POST', '/compositions', json_body=body,
+                                            resource='compositions endpoint',
+                                            conflict='a mim of the composition already exists'))
+
+        def deployed():  # the node deploys a composition all or nothing
+            mims = dict((m.get('name'), m) for m in self.list_mims() if isinstance(m, dict))
+            found = [mims.get(s['name']) for s in specs]
+            if all(m is not None and m.get('image') == s['image'] for m, s in zip(found, specs)):
+                return found
+            return None
+
+        result = self.write_with_verify(send, deployed, 'deploy the composition')
         if isinstance(result, dict) and isinstance(result.get('mims'), list):
             result = result['mims']
         return result if isinstance(result, list) else []
@@ -586,9 +679,48 @@ class MCMClient(object):
         resource = 'mim %s' % (name or mim_id)
         if action is None:
             return self.unwrap(self.request('GET', '/mims/%s/dataStore' % quote(mim_id), resource=resource))
-        return self.unwrap(self.request('POST', '/mims/%s/dataStore' % quote(mim_id),
-                                        json_body={'action': action, 'path': path}, resource=resource,
-                                        conflict='a datastore operation is already running for %s' % resource))
+
+        def send():
+            return self.unwrap(self.request('POST', '/mims/%s/dataStore' % quote(mim_id),
+                                            json_body={'action': action, 'path': path}, resource=resource,
+                                            conflict='a datastore operation is already running for %s' % resource))
+
+        def started():
+            # Our operation runs if the node's latest one is this action on this path, in progress. A completed
+            # one may be older: repeating a backup or a restore of the same path is harmless, so send it again.
+            latest = self.unwrap(self.request('GET', '/mims/%s/dataStore' % quote(mim_id), ok_missing=True))
+            if isinstance(latest, dict) and latest.get('status') == 'inProgress' \
+                    and latest.get('action') == action and latest.get('path') == path:
+                return latest
+            return None
+
+        return self.write_with_verify(send, started, '%s the datastore of %s' % (action, resource))
+
+
+def _check_header_value(option, value, secret=False):
+    """Values sent in HTTP headers: printable ASCII without spaces, else a clear error (never the secret itself)."""
+    bad = [c for c in str(value) if not 33 <= ord(c) <= 126]
+    if bad:
+        shown = '' if secret else ' (%r)' % (value,)
+        raise MCMError('%s%s holds %d character(s) that cannot be sent in an HTTP header (spaces, line breaks or '
+                       'non-ASCII characters)' % (option, shown, len(bad)),
+                       hint='check that %s is copied whole and alone, without quotes or a "Bearer " prefix' % option)
+
+
+def _describe(value):
+    """A short description of an unexpected JSON value, for error messages (never the whole value)."""
+    if isinstance(value, list):
+        kinds = sorted(set(type(item).__name__ for item in value))
+        return 'a list of %s' % (', '.join(kinds) or 'nothing')
+    return 'a %s' % type(value).__name__
+
+
+def _timeout_hint(method):
+    hint = 'check that the node is up and reachable, or raise timeout'
+    if method not in IDEMPOTENT_METHODS:
+        hint += ('; this write was not retried as the node may still apply it: re-running the task is safe '
+                 '(it reads the node first)')
+    return hint
 
 
 def _is_read_timeout(exc):

@@ -199,3 +199,32 @@ class ImageManager(object):
             return result
         self.remove(image, users)
         return result
+
+    def present_from_catalog(self, resolved, fetch, force=False, wait=True, wait_timeout=60):
+        """Converge the image of a resolved catalog reference (``_catalog.resolve``), uploaded from the controller.
+
+        ``fetch()`` returns the path of the archive in the local cache, downloading it when missing. In check mode
+        nothing is downloaded: a cached archive is compared as usual, otherwise by the digest the node reports.
+        """
+        if not self.mcm.check_mode or fetch(check_only=True):
+            return self.present_from_tar(fetch(), resolved['image_name'], force, wait, wait_timeout)
+        name = resolved['image_name']
+        image = self.client.find_image(name)
+        result = dict(changed=False, digest=resolved['image_digest'], image=image, before={}, after={},
+                      redeployed=[])
+        if image is not None and same_digest(image_digest(image), resolved['image_digest']):
+            return result
+        users = self.users_of(image) if image is not None else []
+        if image is not None:
+            self._check_users(image, users, force, 'replace')
+            result['before'] = {'digest': image_digest(image), 'repoTags': image.get('repoTags')}
+            self.mcm.actions.extend('removed mim %s' % m.get('name') for m in users)
+            self.mcm.actions.append('removed image %s' % name)
+        else:
+            result['before'] = {'state': 'absent'}
+        result['after'] = {'digest': resolved['image_digest'], 'repoTags': [resolved['repo_tag']]}
+        self.mcm.actions.append('downloaded %s from the catalog' % resolved['image_digest'])
+        self.mcm.actions.append('uploaded image %s (%s, %s bytes)' % (name, resolved['image_digest'], resolved['size']))
+        self.mcm.actions.extend('deployed mim %s from image %s' % (m.get('name'), name) for m in users)
+        result.update(changed=True, redeployed=sorted(m.get('name') for m in users))
+        return result

@@ -24,6 +24,63 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
 )
 
 
+def _no_log_leaves(value, found):
+    if isinstance(value, dict):
+        for item in value.values():
+            _no_log_leaves(item, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _no_log_leaves(item, found)
+    elif value is not None and not isinstance(value, bool):
+        text = str(value)
+        if text.strip():
+            found.add(text)
+
+
+def collect_no_log_values(argument_spec, params):
+    """Every value given to a ``no_log`` option (nested suboptions included), whatever its type; never raises."""
+    found = set()
+    if not isinstance(argument_spec, dict) or not isinstance(params, dict):
+        return found
+    for name, option in argument_spec.items():
+        if not isinstance(option, dict):
+            continue
+        for key in [name] + list(option.get('aliases') or []):
+            if key not in params:
+                continue
+            value = params[key]
+            if option.get('no_log'):
+                _no_log_leaves(value, found)
+            if option.get('options'):
+                for item in (value if isinstance(value, list) else [value]):
+                    found.update(collect_no_log_values(option['options'], item))
+    return found
+
+
+class SafeAnsibleModule(AnsibleModule):
+    """``AnsibleModule`` that masks ``no_log`` values even when ansible-core could not list them.
+
+    ansible-core lists the no_log values in one pass over the whole spec, after converting the values; a single
+    malformed dict option (a string where suboptions are expected) aborts that pass, and the failure it reports
+    then carries every secret (``mcm_token`` included) unmasked in ``invocation``. Values are collected here again,
+    option by option and from the raw parameters, before any result leaves the module.
+    """
+
+    def _mask_no_log_values(self):
+        try:
+            self.no_log_values.update(collect_no_log_values(self.argument_spec, self.params))
+        except Exception:  # pylint: disable=broad-except  # masking must never be the thing that fails
+            pass
+
+    def exit_json(self, **kwargs):
+        self._mask_no_log_values()
+        super(SafeAnsibleModule, self).exit_json(**kwargs)
+
+    def fail_json(self, msg, **kwargs):
+        self._mask_no_log_values()
+        super(SafeAnsibleModule, self).fail_json(msg, **kwargs)
+
+
 def mcm_argument_spec():
     """The connection options every MCM module takes (documented in the ``mimoe.edge.mcm`` doc fragment)."""
     return dict(
@@ -54,7 +111,7 @@ class MCMModule(object):
     def __init__(self, argument_spec, **kwargs):
         spec = mcm_argument_spec()
         spec.update(argument_spec)
-        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        self.module = SafeAnsibleModule(argument_spec=spec, **kwargs)
         self.params = self.module.params
         self.check_mode = self.module.check_mode
         self.actions = []
@@ -94,6 +151,9 @@ class MCMModule(object):
 
     def exit(self, **result):
         result.setdefault('actions', self.actions)
-        if self.params.get('mcm_url') is not None:
-            result.setdefault('api_version', self.client.api_version)
+        if self.params.get('mcm_url') is not None and 'api_version' not in result:
+            try:  # may be the first call to the node (when nothing else needed the generation)
+                result['api_version'] = self.client.api_version
+            except MCMError as exc:
+                self.fail_mcm(exc)
         self.module.exit_json(**result)

@@ -28,10 +28,15 @@ description:
     mims, replaces the image and redeploys them with the spec they had (name, image, env as read back from the
     node); with O(state=absent) it removes those mims and the image. O(force=true) with O(state=present) is refused
     on the legacy API generation, which does not return the env needed to redeploy.'
+  - 'With O(catalog), the image is the one the catalog (an OCI registry, see M(mimoe.edge.catalog_item)) holds for
+    the node''s architecture O(arch): uploaded from the controller''s image cache (O(pull=controller), each digest
+    downloaded once and its SHA-256 verified), or downloaded by the node itself from the registry
+    (O(pull=node)).'
 author:
   - mimoe.edge contributors (@mimoe-edge)
 extends_documentation_fragment:
   - mimoe.edge.mcm
+  - mimoe.edge.registry
   - mimoe.edge._attributes
   - mimoe.edge._attributes.ACTIONGROUP_MCM
   - mimoe.edge._attributes.CHECK_MODE_FULL
@@ -40,7 +45,7 @@ attributes:
   idempotent:
     support: partial
     details:
-      - Full with O(src) (compared by content digest).
+      - Full with O(src) and O(catalog) (compared by content digest).
       - With O(url) the content is compared only when O(digest) is given; otherwise an image of that name counts
         as up to date.
 options:
@@ -56,12 +61,41 @@ options:
       - Path of a docker-save image archive (C(.tar)), as the mimik packager writes it to C(deploy/).
       - 'The path is on the host that runs the task: with C(delegate_to: localhost) or C(connection: local),
         the controller.'
-      - Mutually exclusive with O(url).
+      - Mutually exclusive with O(url) and O(catalog).
     type: path
   url:
     description:
       - URL the node downloads the image archive from (the node must reach it). Mutually exclusive with O(src).
     type: str
+  catalog:
+    description:
+      - 'A catalog reference, V(<item>@<version>): the image of that version for the architecture O(arch), from
+        the registry O(registry).'
+      - Mutually exclusive with O(src) and O(url). Needs O(registry) and O(arch).
+    type: str
+  arch:
+    description:
+      - Architecture of the node, which picks the image of a O(catalog) version. The task fails when the version
+        has no image for it.
+    type: str
+    choices: [amd64, arm64, arm]
+  pull:
+    description:
+      - With O(catalog), who downloads the image from the registry.
+      - V(controller) downloads it once per digest into O(cache_dir) on the host that runs the task, verifies its
+        SHA-256, and uploads it to the node.
+      - V(node) has the node download the blob URL itself (C(POST /mcm/v1/images) with C(url)). The node must reach
+        the registry, and the registry must allow anonymous pulls (no credential is ever sent to a node); the task
+        checks this first and fails otherwise.
+    type: str
+    choices: [controller, node]
+    default: controller
+  cache_dir:
+    description:
+      - With O(catalog) and O(pull=controller), the image cache directory (C(<sha256 hex>.tar) files), shared with
+        the mimoe.edge.mim_rollout role.
+    type: path
+    default: ~/.cache/mimoe.edge/images
   digest:
     description:
       - Expected C(sha256:) digest of the archive at O(url). When given, an image of that name with another digest
@@ -122,6 +156,25 @@ EXAMPLES = r'''
         digest: sha256:5d41402abc4b2a76b9719d911017c592ae12b1f2e4d1b8f2c33b9a3c3b1c1a5e
       delegate_to: localhost
 
+    - name: Upload the catalog's image of hello 1.0.0 for this node's architecture
+      mimoe.edge.mcm_image:
+        catalog: hello@1.0.0
+        arch: "{{ mimoe_arch }}"
+        registry:
+          url: https://registry.example.com
+          username: reader
+          password: "{{ registry_password }}"
+      delegate_to: localhost
+
+    - name: Let the node pull it from an anonymous-pull registry
+      mimoe.edge.mcm_image:
+        catalog: hello@1.0.0
+        arch: "{{ mimoe_arch }}"
+        pull: node
+        registry:
+          url: https://registry.example.com
+      delegate_to: localhost
+
     - name: Remove the image
       mimoe.edge.mcm_image:
         name: hello-v1
@@ -159,6 +212,20 @@ actions:
   type: list
   elements: str
   sample: ["removed image hello-v1", "uploaded image hello-v1 (sha256:9f86..., 10240 bytes)"]
+catalog:
+  description: With O(catalog), the resolved image (as M(mimoe.edge.catalog_info) returns it in C(resolved)).
+  returned: with O(catalog)
+  type: dict
+  sample:
+    name: hello
+    version: 1.0.0
+    arch: arm64
+    image_digest: sha256:9f86...
+    image_name: hello-v1
+    repo_tag: hello-v1:1.0.0
+    size: 10240
+    url: https://registry.example.com/v2/hello/blobs/sha256:9f86...
+    path: /home/user/.cache/mimoe.edge/images/9f86....tar
 api_version:
   description: API generation of the node, V(current) or V(legacy).
   returned: always
@@ -182,6 +249,17 @@ diff:
     after: {digest: "sha256:9f86..."}
 '''
 
+import os
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.mimoe.edge.plugins.module_utils._catalog import (
+    client_from_params,
+    fetch_to_cache,
+    parse_reference,
+    registry_argument_spec,
+    resolve,
+)
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     MCMError,
     image_name_from_tag,
@@ -189,6 +267,44 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_image import ImageManager
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
+from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import HAS_ORAS, ORAS_IMPORT_ERROR, OCIError
+
+
+def catalog_image(mcm, manager):
+    """``catalog: name@version``: resolve the image for ``arch`` and converge it (controller upload or node pull)."""
+    params = mcm.params
+    if not HAS_ORAS:
+        mcm.fail(missing_required_lib('oras'), exception=ORAS_IMPORT_ERROR)
+    registry = params['registry']
+    client = client_from_params(registry)
+    item, version = parse_reference(params['catalog'])
+    resolved = resolve(client, registry['namespace'], item, version, params['arch'])
+    if params['name'] and params['name'] != resolved['image_name']:
+        raise OCIError('name is %s but the image of %s for %s is called %s (RepoTag %s)'
+                       % (params['name'], params['catalog'], params['arch'], resolved['image_name'],
+                          resolved['repo_tag']), hint='omit name, or set it to %s' % resolved['image_name'])
+    if params['pull'] == 'node':
+        if not client.anonymous_blob_access(resolved['repository'], resolved['image_digest']):
+            raise OCIError('pull=node needs a registry that serves %s without credentials: the node downloads the '
+                           'blob URL itself and is never given a registry password' % resolved['url'],
+                           hint='use pull=controller (the controller downloads with the credentials and uploads), '
+                                'or allow anonymous pulls on the registry')
+        return manager.present_from_url(resolved['url'], resolved['image_name'], resolved['image_digest']), resolved
+
+    cache_dir = params['cache_dir']
+
+    def fetch(check_only=False):
+        path = os.path.join(cache_dir, '%s.tar' % resolved['hex'])
+        if check_only:
+            return os.path.isfile(path)
+        path, downloaded = fetch_to_cache(client, resolved, cache_dir)
+        if downloaded:
+            mcm.actions.append('downloaded %s from the catalog into %s' % (resolved['image_digest'], path))
+        resolved['path'] = path
+        return path
+
+    return manager.present_from_catalog(resolved, fetch, params['force'], params['wait'],
+                                        params['wait_timeout']), resolved
 
 
 def main():
@@ -201,25 +317,33 @@ def main():
         state=dict(type='str', default='present', choices=['present', 'absent']),
         wait=dict(type='bool', default=True),
         wait_timeout=dict(type='int', default=60),
+        catalog=dict(type='str'),
+        arch=dict(type='str', choices=['amd64', 'arm64', 'arm']),
+        pull=dict(type='str', default='controller', choices=['controller', 'node']),
+        cache_dir=dict(type='path', default='~/.cache/mimoe.edge/images'),
     )
+    argument_spec.update(registry_argument_spec(apply_defaults=False))
     mcm = MCMModule(
         argument_spec,
         supports_check_mode=True,
-        mutually_exclusive=[('src', 'url')],
-        required_by={'digest': 'url', 'url': 'name'},
+        mutually_exclusive=[('src', 'url', 'catalog')],
+        required_by={'digest': 'url', 'url': 'name', 'catalog': ('registry', 'arch')},
         required_if=[
-            ('state', 'present', ('src', 'url'), True),
+            ('state', 'present', ('src', 'url', 'catalog'), True),
             ('state', 'absent', ('name', 'src'), True),
         ],
     )
     params = mcm.params
     manager = ImageManager(mcm)
+    resolved = None
     try:
         if params['state'] == 'absent':
             name = params['name']
             if not name:
                 name = inspect_image_tar(params['src'])['name']
             result = manager.absent(name, force=params['force'])
+        elif params['catalog']:
+            result, resolved = catalog_image(mcm, manager)
         elif params['src']:
             result = manager.present_from_tar(params['src'], params['name'], params['force'],
                                               params['wait'], params['wait_timeout'])
@@ -230,12 +354,16 @@ def main():
             result = manager.present_from_url(params['url'], params['name'], params['digest'])
     except MCMError as exc:
         mcm.fail_mcm(exc)
+    except OCIError as exc:
+        mcm.fail(str(exc), error=exc.to_dict())
 
     output = dict(changed=result['changed'], redeployed=result['redeployed'])
     if result.get('image') is not None:
         output['image'] = result['image']
     if result.get('digest'):
         output['digest'] = result['digest']
+    if resolved is not None:
+        output['catalog'] = resolved
     if mcm.diff_mode:
         output['diff'] = dict(before=result['before'], after=result['after'])
     mcm.exit(**output)

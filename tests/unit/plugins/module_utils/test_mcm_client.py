@@ -137,13 +137,40 @@ def test_idempotent_methods_recover_after_a_transient_error(server, method, stat
     assert [r['method'] for r in server.requests] == [method, method]
 
 
-def test_post_is_never_retried_on_503(server):
+def test_post_is_not_retried_when_the_node_cannot_be_read(server):
+    """A POST answered 503 is sent again only once a read of the node shows it did not apply; here every read
+    fails too, so the POST is sent once and its own error is raised."""
     server.script = lambda req: (503, 'unavailable', {})
     client = client_for(server, api_version='current', retries={'total': 5, 'backoff_factor': 0})
     with pytest.raises(MCMError) as info:
         client.deploy_mim({'name': 'a', 'image': 'b', 'env': {}})
-    assert len(server.requests) == 1
+    assert [r['method'] for r in server.requests].count('POST') == 1
     assert info.value.status == 503
+
+
+def test_post_retried_after_503_only_when_the_node_shows_it_did_not_apply(server):
+    answers = iter([(503, 'unavailable', {}), (201, {'name': 'a', 'image': 'b'}, {})])
+
+    def script(req):
+        if req['method'] == 'GET':
+            return (200, {'data': []}, {})
+        return next(answers)
+    server.script = script
+    client = client_for(server, api_version='current', retries={'total': 2, 'backoff_factor': 0})
+    assert client.deploy_mim({'name': 'a', 'image': 'b', 'env': {}})['name'] == 'a'
+    assert [r['method'] for r in server.requests] == ['POST', 'GET', 'POST']
+
+
+def test_post_whose_answer_was_lost_is_not_sent_again(server):
+    """The node applied the deploy but the connection broke before the answer: the read finds the mim."""
+    def script(req):
+        if req['method'] == 'GET':
+            return (200, {'data': [{'name': 'a', 'image': 'b', 'id': 'api-a'}]}, {})
+        return None
+    server.script = script
+    client = client_for(server, api_version='current', retries={'total': 3, 'backoff_factor': 0})
+    assert client.deploy_mim({'name': 'a', 'image': 'b', 'env': {}})['id'] == 'api-a'
+    assert [r['method'] for r in server.requests] == ['POST', 'GET']
 
 
 def test_dropped_connection_retried_for_get_not_for_post(server):
@@ -155,7 +182,8 @@ def test_dropped_connection_retried_for_get_not_for_post(server):
     del server.requests[:]
     with pytest.raises(MCMError):
         client.deploy_mim({'name': 'a', 'image': 'b'})
-    assert len(server.requests) == 1
+    # The POST is not sent again: the read that would show whether it applied failed too.
+    assert [r['method'] for r in server.requests].count('POST') == 1
 
 
 def test_retry_allowed_methods_exclude_post():
