@@ -7,7 +7,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: demo test bootstrap tree sanity unit sim-test integration lint changelog-lint clean report-screenshot docs galaxy-importer
+.PHONY: demo test bootstrap tree sanity unit sim-test integration lint changelog-lint clean report-screenshot docs galaxy-importer bench
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -45,6 +45,11 @@ docs: tree
 ## What Galaxy / Automation Hub run on an upload, on the built tarball.
 galaxy-importer: tree
 	@scripts/galaxy-importer.sh
+
+## Fleet-scale benchmarks (not part of make test): writes docs/benchmarks.md. NODES="10 50 100" by default.
+NODES ?= 10 50 100
+bench: tree
+	@python tests/benchmarks/run.py --nodes $(NODES) --forks 25
 
 ## Screenshot of a demo fleet report for the docs (needs Debian's chromium: apt-get install -y chromium).
 report-screenshot: tree
