@@ -28,7 +28,7 @@ step "example mim: npm run build && npm run package (tests deploy the real packa
 
 step "pytest: unit, simulator, example mim, integration"
 # Each suite starts its own loopback servers on free ports, so xdist can spread them over both cores.
-pytest -n 2 --dist loadfile -p no:cacheprovider -rs tests/unit tests/sim tests/example tests/integration \
+pytest -n 2 --dist loadfile -p no:cacheprovider -rs --durations=25 tests/unit tests/sim tests/example tests/integration \
   | tee build/pytest.log
 # Everything this command installs is there, so a skipped test is a requirement not checked: fail.
 if tail -n 1 build/pytest.log | grep -Eq '[0-9]+ skipped'; then

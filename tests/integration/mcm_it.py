@@ -147,6 +147,9 @@ class Ansible:
             'ANSIBLE_RETRY_FILES_ENABLED': '0',
             'ANSIBLE_LOCAL_TEMP': str(self.tmp_path / 'ansible-tmp'),
             'ANSIBLE_HOME': str(self.tmp_path / 'ansible-home'),
+            # Absolute: `~/.ansible_async` is expanded differently by async_wrapper and async_status when HOME
+            # is not the account's home directory (a CI with a fresh HOME).
+            'ANSIBLE_ASYNC_DIR': str(self.tmp_path / 'ansible-async'),
             'ANSIBLE_FORKS': '4',
             'MCM_TEST_RESULTS': str(results_file),
             'MCM_FINGERPRINT_FILE': self.fingerprint_file,
