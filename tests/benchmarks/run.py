@@ -394,8 +394,7 @@ def closing_note(results, big):
                   % (size, results[size]['a_module']['wall'] / results[size]['a']['wall'],
                      results[size]['a_module']['cpu'] / results[size]['a']['cpu']), '']
     lines += ['What is left to reach the targets for (a): the per-node tasks that still run a module (the '
-              'journal write and removal, the health check) and the per-batch preparation (a `serial` ramp pays it '
-              'once per batch) need to run without AnsiballZ, like the MCM modules do now; and every task per node '
+              'journal write and removal, the health check) need to run without AnsiballZ, like the MCM modules do now; and every task per node '
               'costs the per-task overhead above, so fewer, larger tasks per node are the other lever. '
               '(b) and the linear growth are met; (b) reads each node once (`mcm_info` with `compare_mim`) and '
               'uploads nothing.', '']
@@ -440,8 +439,9 @@ def render(results, info, forks, seconds):
                                                       info['node']), '',
            'The simulator nodes (one daemon process, real Node.js mims) run on the same machine and share its cores '
            'with the controller, so every number includes the nodes\' own work. Load average (1 min) at the start '
-           'and the end of the benchmark: %s and %s, highest during a run: %s; anything above about 1 is other '
-           'work on the machine competing for the same %s cores.' % (
+           'and the end of the benchmark: %s and %s, highest during a run: %s. The benchmark loads '
+           'the machine itself (25 forks, the nodes and their mims), so only the load at the start tells whether '
+           'other work competed for the same %s cores (above about 1: it did).' % (
                info.get('load_start', 'not recorded'), info.get('load_end', 'not recorded'),
                info.get('load_peak', 'not recorded'), info.get('cores')), '',
            '## What runs', '',
@@ -507,8 +507,8 @@ def render(results, info, forks, seconds):
             'Python start, the payload and its imports (about 0.3 s of CPU, much more wall time when the cores are '
             'busy), per host. In the role these are, per upgraded node: the journal write (`copy`: a `stat` and a '
             '`copy` module) and its removal (`file`), and the health check (`ansible.builtin.uri`); per serial '
-            'batch: the image preparation (`stat` with checksum, `command` tar, `file`, `copy`) and the JSON report '
-            '(`copy`). The naive playbook (c) runs six AnsiballZ modules per node. The re-run (b) pays the per-batch '
+            'batch: the JSON report (`copy`), and the image cache (`file`, `copy`) only while the archive\'s digest '
+            'is not cached yet (the archive itself is validated and hashed by one in-process `mim_package_info`). The naive playbook (c) runs six AnsiballZ modules per node. The re-run (b) pays the per-batch '
             'tasks and one in-process read per node.', '',
             'Per-task timings of (a), (b) and (c) at N = %d (`bench_timing` callback; wall = the play waiting for the '
             'task on all hosts, host s = sum over hosts, results = hosts that reported, skipped ones included; a '
