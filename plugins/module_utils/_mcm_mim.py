@@ -31,8 +31,8 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     MCMError,
     image_matches,
 )
+from ansible_collections.mimoe.edge.plugins.module_utils._markers import COMPOSITION_KEY as RESERVED_COMPOSITION_KEY
 
-RESERVED_COMPOSITION_KEY = 'MIMOE_COMPOSITION'
 BASE_API_PATH = 'MCM.BASE_API_PATH'
 MAX_EXECUTION_TIME = 'MCM.MAX_EXECUTION_TIME_SEC'
 RUNNING_STATES = ('started', 'running')

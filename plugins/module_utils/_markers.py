@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mimoe.edge contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Reserved env keys: what the collection keeps on the node itself, because the MCM API does not remember it.
+
+A fresh controller (an AWX job starts with an empty HOME) must be able to tell from the node alone which env keys
+were deployed as secrets and which release a mim runs, so these facts live in the mim's env, next to the values
+they describe. Users may not set these keys themselves.
+
+* ``MIMOE_COMPOSITION``: the composition a mim belongs to.
+* ``MIMOE_SECRET_KEYS``: the names (never the values) of the env keys deployed through ``secret_env``,
+  sorted and comma-separated.
+* ``MIMOE_RELEASE``: the release a mim runs, as compact JSON: ``image`` (name), ``version``, ``digest`` (sha256 of
+  the archive file), ``config_digest`` (sha256 of the image's config JSON, the Docker image id) and ``revision``
+  (an integer counting the releases of this mim on this node). Unknown fields are kept when read.
+
+Private to the collection; the interface can change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+
+COMPOSITION_KEY = 'MIMOE_COMPOSITION'
+SECRET_KEYS_KEY = 'MIMOE_SECRET_KEYS'
+RELEASE_KEY = 'MIMOE_RELEASE'
+RESERVED_KEYS = (COMPOSITION_KEY, SECRET_KEYS_KEY, RELEASE_KEY)
+
+_DIGEST = re.compile(r'^sha256:[0-9a-f]{64}$')
+_RELEASE_FIELDS = ('image', 'version', 'digest', 'config_digest', 'revision')
+
+
+def encode_secret_keys(names):
+    """The marker value for a set of secret env key names ('' when there are none)."""
+    return ','.join(sorted(set(str(name) for name in names or ())))
+
+
+def decode_secret_keys(env):
+    """The set of env key names a mim's env marks as secret (empty when unmarked or malformed)."""
+    if not isinstance(env, dict):
+        return set()
+    value = env.get(SECRET_KEYS_KEY)
+    if not isinstance(value, str):
+        return set()
+    return set(name for name in value.split(',') if name)
+
+
+def encode_release(release):
+    """The marker value for a release dict (only the known fields, in a stable order)."""
+    data = dict((key, release[key]) for key in _RELEASE_FIELDS if release.get(key) is not None)
+    return json.dumps(data, sort_keys=True, separators=(',', ':'))
+
+
+def decode_release(env):
+    """The release a mim's env records, or None when unmarked or malformed (a node's answer is never trusted)."""
+    if not isinstance(env, dict) or not isinstance(env.get(RELEASE_KEY), str):
+        return None
+    try:
+        data = json.loads(env[RELEASE_KEY])
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    release = {}
+    for key in ('image', 'version'):
+        if isinstance(data.get(key), str):
+            release[key] = data[key]
+    for key in ('digest', 'config_digest'):
+        if isinstance(data.get(key), str) and _DIGEST.match(data[key]):
+            release[key] = data[key]
+    if isinstance(data.get('revision'), int) and not isinstance(data.get('revision'), bool) and data['revision'] >= 0:
+        release['revision'] = data['revision']
+    return release or None
