@@ -301,7 +301,7 @@ class SimFleet:
     """N nodes started with `python -m mimoe_sim fleet` (one detached daemon), stopped with `fleet stop`."""
 
     def __init__(self, nodes=5, data_dir=None, base_port=None, api_key=None, arch_cycle=("amd64", "arm64", "arm"),
-                 legacy_every=0, inventory_path=None, timeout=120, tls_cert=None, tls_key=None):
+                 legacy_every=0, inventory_path=None, timeout=120, tls_cert=None, tls_key=None, extra_args=()):
         self.count = nodes
         self._own_dir = data_dir is None
         self.data_dir = os.path.abspath(data_dir or tempfile.mkdtemp(prefix="mimoe-fleet-"))
@@ -313,6 +313,7 @@ class SimFleet:
         self.inventory_path = os.path.abspath(inventory_path or os.path.join(self.data_dir, "inventory.yml"))
         self.timeout = timeout
         self.tls = (os.path.abspath(tls_cert), os.path.abspath(tls_key)) if tls_cert else None
+        self.extra_args = list(extra_args)  # e.g. ["--legacy-unprefixed"], ["--account-id", "acme"]
         self.nodes = []
         self.pid = None
         self.start_seconds = None
@@ -331,6 +332,7 @@ class SimFleet:
                 cmd += ["--api-key", self.api_key]
             if self.tls:
                 cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
+            cmd += self.extra_args
             done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=self.timeout + 30,
                                   check=False)
             self.output = done.stdout + done.stderr
