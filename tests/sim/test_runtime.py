@@ -5,51 +5,11 @@ of tests/sim/fixtures/runtime-mims."""
 import base64
 import json
 import os
-import socket
-import struct
 
 import pytest
 from sim_support import Mcm, deploy_js, runtime_js
 
-from mimoe_sim.testing import SimFleet
-
-
-def ws_connect(node, path, timeout=10):
-    """A minimal WebSocket client (RFC 6455 handshake; reads unmasked server frames)."""
-    sock = socket.create_connection(("127.0.0.1", node.port), timeout=timeout)
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (path, key)).encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = sock.recv(1)
-        if not chunk:
-            break
-        head += chunk
-    return sock, head.decode("latin-1")
-
-
-def ws_read_text(sock):
-    def exact(n):
-        data = b""
-        while len(data) < n:
-            chunk = sock.recv(n - len(data))
-            assert chunk, "connection closed"
-            data += chunk
-        return data
-    first, second = exact(2)
-    size = second & 0x7F
-    if size == 126:
-        size = struct.unpack("!H", exact(2))[0]
-    assert first & 0x0F == 0x1, "expected a text frame, got opcode %d" % (first & 0x0F)
-    return exact(size).decode("utf-8")
-
-
-def ws_close(sock):
-    mask = os.urandom(4)
-    payload = struct.pack("!H", 1000)
-    sock.sendall(bytes([0x88, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-    sock.close()
+from mimoe_sim.testing import SimFleet, WsClient
 
 
 @pytest.mark.parametrize("api", ["current", "legacy"])
@@ -83,21 +43,20 @@ def test_websocket_events(node_factory, api):
     mcm = Mcm(node)
     base = deploy_js(mcm, "rt-websocket", runtime_js("rt-websocket"), env={"MCM.WEBSOCKET_SUPPORT": "true"})
     assert mcm.mim(base + "/support").json() == {"dispatch": "function"}
-    clients = [ws_connect(node, base) for _ in range(2)]
-    for _sock, head in clients:
-        assert head.startswith("HTTP/1.1 101"), head
+    clients = [WsClient(node.url + base) for _ in range(2)]
+    assert [c.status for c in clients] == [101, 101], clients[0].head
     answer = mcm.mim(base + "/events", method="POST", data=json.dumps({"id": 7}))
     assert answer.status_code == 201, answer.text
-    for sock, _head in clients:
-        assert json.loads(ws_read_text(sock)) == {"type": "item", "item": {"id": 7}}
-        assert ws_read_text(sock) == "{}"
-        ws_close(sock)
+    for client in clients:
+        assert json.loads(client.recv_text()) == {"type": "item", "item": {"id": 7}}
+        assert client.recv_text() == "{}"
+        client.close()
 
     plain = deploy_js(mcm, "rt-websocket", runtime_js("rt-websocket"), mim_name="rt-plain")
     assert mcm.mim(plain + "/support").json() == {"dispatch": "undefined"}
-    sock, head = ws_connect(node, plain)
-    assert head.startswith("HTTP/1.1 400"), head
-    sock.close()
+    refused = WsClient(node.url + plain)
+    assert refused.status == 400, refused.head
+    refused.close()
     events = mcm.mim(plain + "/events", method="POST", data="{}")
     assert events.status_code == 500 and "dispatchWebSocketEvent" in events.json()["error"]["message"]
 
