@@ -330,7 +330,7 @@ class Node:
             return self.handle_sim(request)
         if segments and segments[0] == "mcm":
             return self.handle_mcm(request)
-        if segments[:3] == ["mds", "v1", "nodes"] and len(segments) == 3:
+        if segments[:3] == ["mds", "v1", "nodes"] and len(segments) in (3, 4):
             return self.handle_mds(request)
         if segments == ["jsonrpc", "v1"]:
             return self.handle_jsonrpc(request)
@@ -489,6 +489,12 @@ class Node:
         self.stats.count("%s /mds/v1/nodes" % request.method, len(request.body()), False)
         if request.method != "GET":
             raise HttpError(405, "method %s not allowed here" % request.method)
+        if len(request.segments) == 4:
+            # GET /mds/v1/nodes/{id}[?ping=true]: mims check that a discovered node answers (mimik's superdrive
+            # reads data.id) [I: shape]. Only the node itself is known here, unciphered.
+            if request.segments[3] != self.node_id:
+                raise HttpError(404, "node %s not found" % request.segments[3])
+            return json_response(200, {"data": self.discovery_view()})
         clusters = [c.strip() for c in (request.query.get("clusters") or "linkLocal").split(",") if c.strip()]
         unknown = [c for c in clusters if c not in DISCOVERY_CLUSTERS]
         if unknown:
