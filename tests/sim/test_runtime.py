@@ -129,6 +129,9 @@ def test_node_services_on_one_node(node_factory, api):
     assert mcm.mim(base + "/bep", params={"hmac": expired}).json() == {"error": "edge hmac code expired"}
     # The services themselves, as a client sees them.
     assert mcm.mim("/mds/v1/nodes", params={"clusters": "galaxy"}).status_code == 400
+    ping = mcm.mim("/mds/v1/nodes/" + node_id, params={"ping": "true"})
+    assert ping.status_code == 200 and ping.json()["data"]["id"] == node_id
+    assert mcm.mim("/mds/v1/nodes/someone-else").status_code == 404
     unknown = mcm.mim("/jsonrpc/v1", method="POST", data=json.dumps({"id": 3, "jsonrpc": "2.0", "method": "nope"}))
     assert unknown.status_code == 200 and unknown.json()["error"]["code"] == -32601
     assert mcm.mim("/jsonrpc/v1", method="POST", data="not json").json()["error"]["code"] == -32700
