@@ -1,6 +1,7 @@
 """The mim runtime as mimik's own mims use it: Duktape codecs, TextEncoder/TextDecoder, timers, WebSocket events,
 form uploads into files, and the node services (discovery, jsonrpc, BEP). Each API is driven by a small test mim
-of tests/sim/fixtures/runtime-mims."""
+of tests/sim/fixtures/runtime-mims. The runtime does not depend on the API generation: most tests run on one
+(tests/integration/test_mim_runtime.py runs every mim on both through the collection)."""
 
 import base64
 import json
@@ -12,9 +13,8 @@ from sim_support import Mcm, deploy_js, runtime_js
 from mimoe_sim.testing import SimFleet, WsClient
 
 
-@pytest.mark.parametrize("api", ["current", "legacy"])
-def test_duktape_and_text_codecs(node_factory, api):
-    mcm = Mcm(node_factory(api, api=api))
+def test_duktape_and_text_codecs(sim_node):
+    mcm = Mcm(sim_node)
     base = deploy_js(mcm, "rt-encoding", runtime_js("rt-encoding"))
     seen = mcm.mim(base + "/encode", params={"text": "héllo €"}).json()
     raw = "héllo €".encode("utf-8")
@@ -37,9 +37,8 @@ def test_timers_and_a_throwing_route_gets_its_own_error(deployed):
     assert deployed.mim("/api/counter/v1/throw").json()["error"]["message"] == "mim error: boom"
 
 
-@pytest.mark.parametrize("api", ["current", "legacy"])
-def test_websocket_events(node_factory, api):
-    node = node_factory(api, api=api)
+def test_websocket_events(sim_node):
+    node = sim_node
     mcm = Mcm(node)
     base = deploy_js(mcm, "rt-websocket", runtime_js("rt-websocket"), env={"MCM.WEBSOCKET_SUPPORT": "true"})
     assert mcm.mim(base + "/support").json() == {"dispatch": "function"}
@@ -109,9 +108,8 @@ def _curl(*args):
     return {"status": int(status), "body": body, "stderr": done.stderr}
 
 
-@pytest.mark.parametrize("api", ["current", "legacy"])
-def test_node_services_on_one_node(node_factory, api):
-    node = node_factory(api, api=api)
+def test_node_services_on_one_node(sim_node):
+    node = sim_node
     mcm = Mcm(node)
     base = deploy_js(mcm, "rt-edge", runtime_js("rt-edge"))
     node_id = node.info()["nodeId"]
