@@ -51,6 +51,13 @@ def test_websocket_events(sim_node):
         assert client.recv_text() == "{}"
         client.close()
 
+    # Removing the mim ends its clients' connections (close frame, then the socket closes).
+    last = WsClient(node.url + base)
+    assert mcm.delete("/mims/api-rt-websocket").status_code == 200
+    with pytest.raises((ValueError, ConnectionError)):
+        last.recv_text()
+    last.close()
+
     plain = deploy_js(mcm, "rt-websocket", runtime_js("rt-websocket"), mim_name="rt-plain")
     assert mcm.mim(plain + "/support").json() == {"dispatch": "undefined"}
     refused = WsClient(node.url + plain)

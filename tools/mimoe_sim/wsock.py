@@ -3,6 +3,7 @@ events (context.dispatchWebSocketEvent)."""
 
 import base64
 import hashlib
+import socket
 import struct
 import threading
 
@@ -93,6 +94,12 @@ class Connection:
                 self.open = False
 
     def close(self):
+        """Going away (the mim stopped or the node shuts down): close frame, then end the socket so the thread
+        in serve() returns even when the client never answers."""
         self._write(frame(0x8, struct.pack("!H", 1001)))
         with self._lock:
             self.open = False
+        try:
+            self.handler.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
