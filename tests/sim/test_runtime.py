@@ -143,7 +143,8 @@ def test_node_services_on_one_node(sim_node):
 
 
 def test_fleet_nodes_discover_each_other_and_reach_each_other(tmp_path):
-    with SimFleet(3, data_dir=str(tmp_path / "fleet")) as fleet:
+    # Node 3 speaks the legacy API with edgeSDK 1.x URLs (fleet --legacy-unprefixed applies to legacy nodes).
+    with SimFleet(3, data_dir=str(tmp_path / "fleet"), legacy_every=3, extra_args=["--legacy-unprefixed"]) as fleet:
         nodes = []
         for member in fleet.nodes:
             node = _FleetMcmNode(member)
@@ -162,6 +163,10 @@ def test_fleet_nodes_discover_each_other_and_reach_each_other(tmp_path):
         code = first.mim("/api/rt/edge/hmac", params={"node": ids[0]}).json()["result"]["edgeHmacCode"]
         other = Mcm(nodes[1]).mim("/api/rt/edge/bep", params={"hmac": code}).json()
         assert other == {"error": "edge hmac code was issued for another node"}
+        assert [n.api for n in nodes] == ["current", "current", "legacy"]
+        unprefixed = Mcm(nodes[2]).mim("/rt/edge/discover", params={"cluster": "linkLocal"}).json()["nodes"]
+        assert sorted(n["id"] for n in unprefixed) == sorted(ids)
+        assert first.mim("/rt/edge/discover").status_code == 404  # current nodes keep the prefix
 
 
 class _FleetMcmNode:
