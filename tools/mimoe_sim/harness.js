@@ -263,7 +263,9 @@ function makeHost(timers, run) {
       const text = typeof value === 'string' ? value : toBuffer(value).toString('latin1');
       if (format === 'base64') {
         const clean = text.replace(/\s+/g, '');
-        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 === 1) throw new TypeError('base64 decode failed');
+        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 === 1) {
+          throw new TypeError('base64 decode failed');
+        }
         return Buffer.from(clean, 'base64');
       }
       if (format === 'hex') {

@@ -1129,7 +1129,8 @@ class Node:
         key = (mim["clientId"], mim["id"])
         self.stats.count("GET %s (websocket)" % mim["env"]["MCM.BASE_API_PATH"], 0, False)
         if mim["env"].get("MCM.WEBSOCKET_SUPPORT") != "true":
-            raise HttpError(400, "mim %s does not support WebSocket (MCM.WEBSOCKET_SUPPORT is not \"true\")" % mim["id"])
+            raise HttpError(400, "mim %s does not support WebSocket (MCM.WEBSOCKET_SUPPORT is not \"true\")"
+                            % mim["id"])
         if proc is None or not proc.alive:
             raise HttpError(503, "mim %s is not running (state %s)" % (mim["id"], mim["state"]))
         connection = wsock.Connection(request.handler)
