@@ -24,8 +24,8 @@ def counter(node, method='GET'):
 def test_datastore_round_trip(sim, ansible_for, tmp_path):
     node = sim('current')
     ansible = ansible_for({'node': node})
-    backup_path = str(tmp_path / 'backups' / 'counter.json')
-    (tmp_path / 'backups').mkdir()
+    # Relative to the node's datastore storage: the node refuses paths outside it (400).
+    backup_path = 'backups/counter.json'
     ansible.run([
         {'name': 'image', 'mimoe.edge.mcm_image': {'src': counter_tar(tmp_path)}},
         {'name': 'mim', 'mimoe.edge.mcm_mim': {'name': 'counter-v1', 'image': 'counter-v1',
@@ -55,10 +55,16 @@ def test_datastore_round_trip(sim, ansible_for, tmp_path):
     assert counter(node) == 3
 
     missing = ansible.run([{'name': 'restore missing', 'mimoe.edge.mcm_datastore': {
-        'action': 'restore', 'mim': 'counter-v1', 'path': str(tmp_path / 'nope.json'), 'poll_interval': 0.05}}],
+        'action': 'restore', 'mim': 'counter-v1', 'path': 'nope.json', 'poll_interval': 0.05}}],
         expect_rc=2).host('node')[0]
     assert missing['status'] == 'failed' and 'backup file not found' in missing['msg']
     assert counter(node) == 3
+
+    outside = str(tmp_path / 'outside.json')
+    refused = ansible.run([{'name': 'backup outside the node storage', 'mimoe.edge.mcm_datastore': {
+        'action': 'backup', 'mim': 'counter-v1', 'path': outside, 'poll_interval': 0.05}}],
+        expect_rc=2).host('node')[0]
+    assert "outside the node's datastore storage" in refused['msg'] and not (tmp_path / 'outside.json').exists()
 
 
 def test_connection_options_and_errors(sim, ansible_for):

@@ -51,3 +51,29 @@ class Mcm:
         """Call a mim through the node (no MCM auth)."""
         kw.setdefault("timeout", 30)
         return self.session.request(method, self.node.url + path, **kw)
+
+
+RUNTIME_MIMS = os.path.join(FIXTURES, "runtime-mims")
+
+
+def runtime_js(name):
+    """Source of one of the runtime test mims (tests/sim/fixtures/runtime-mims/<name>/index.js)."""
+    with open(os.path.join(RUNTIME_MIMS, name, "index.js"), encoding="utf-8") as fh:
+        return fh.read()
+
+
+def deploy_js(mcm, name, js, env=None, mim_name=None):
+    """Upload ``js`` as image ``name`` (if not there yet) and start a mim of it (current: /mims, legacy:
+    /containers). Returns the mim's URL prefix on the node (``/api<base path>``)."""
+    from mimoe_sim.imagetar import build_image_tar  # noqa: PLC0415 - sys.path is set up above
+
+    if not any(image["name"] == name for image in mcm.get("/images").json()["data"]):
+        answer = mcm.upload(build_image_tar(name, "1.0.0", js))
+        assert answer.status_code == 201, answer.text
+    mim_name = mim_name or name
+    base = "/" + mim_name.replace("-", "/")
+    spec = {"name": mim_name, "image": name, "env": dict({"MCM.BASE_API_PATH": base}, **(env or {}))}
+    legacy = mcm.node.api == "legacy"
+    answer = mcm.post("/containers" if legacy else "/mims", json=spec)
+    assert answer.status_code == 201, answer.text
+    return "/api" + base

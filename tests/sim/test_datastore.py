@@ -19,11 +19,11 @@ def _poll(mcm, mim_id="api-counter-v1", timeout=20):
     raise AssertionError("dataStore operation did not finish: %s" % seen[-1])
 
 
-def test_backup_restore_round_trip(deployed, tmp_path):
+def test_backup_restore_round_trip(deployed):
     for dummy in range(3):
         deployed.mim("/api/counter/v1/counter")
-    path = str(tmp_path / "backups" / "counter.json")
-    os.makedirs(os.path.dirname(path))
+    # An absolute path inside the node's datastore storage is accepted (relative ones are the usual form).
+    path = os.path.join(deployed.node.data_dir, "datastore", "backups", "counter.json")
     started = deployed.post("/mims/api-counter-v1/dataStore", json={"action": "backup", "path": path})
     assert started.status_code == 200
     assert started.json() == {"action": "backup", "status": "inProgress", "message": "backup started",
@@ -56,18 +56,18 @@ def test_relative_path_lives_in_the_data_dir(deployed):
     assert os.path.isfile(os.path.join(deployed.node.data_dir, "datastore", "c.json"))
 
 
-def test_failures_are_reported(deployed, tmp_path):
-    missing = str(tmp_path / "missing.json")
-    deployed.post("/mims/api-counter-v1/dataStore", json={"action": "restore", "path": missing})
+def test_failures_are_reported(deployed):
+    deployed.post("/mims/api-counter-v1/dataStore", json={"action": "restore", "path": "missing.json"})
     result, dummy = _poll(deployed)
     assert result["status"] == "failed"
     assert "not found" in result["message"]
-    garbage = tmp_path / "garbage.json"
-    garbage.write_text("not a backup")
-    deployed.post("/mims/api-counter-v1/dataStore", json={"action": "restore", "path": str(garbage)})
+    root = os.path.join(deployed.node.data_dir, "datastore")
+    os.makedirs(os.path.join(root, "a-directory"))
+    with open(os.path.join(root, "garbage.json"), "w") as fh:
+        fh.write("not a backup")
+    deployed.post("/mims/api-counter-v1/dataStore", json={"action": "restore", "path": "garbage.json"})
     assert _poll(deployed)[0]["status"] == "failed"
-    nowhere = str(tmp_path / "no" / "such" / "dir" / "b.json")
-    deployed.post("/mims/api-counter-v1/dataStore", json={"action": "backup", "path": nowhere})
+    deployed.post("/mims/api-counter-v1/dataStore", json={"action": "backup", "path": "a-directory"})
     result, dummy = _poll(deployed)
     assert result["status"] == "failed"
     assert "cannot write" in result["message"]
@@ -79,3 +79,23 @@ def test_datastore_validation(deployed, tmp_path):
     assert deployed.post("/mims/api-counter-v1/dataStore", json={"action": "copy", "path": "x"}).status_code == 400
     assert deployed.post("/mims/api-counter-v1/dataStore", json={"action": "backup"}).status_code == 400
     assert deployed.post("/mims/nope/dataStore", json={"action": "backup", "path": "x"}).status_code == 404
+
+
+def test_paths_are_confined_to_the_node_storage(deployed, tmp_path):
+    """A client naming a file outside the node's own storage gets a 400 naming the rule; nothing is written."""
+    outside = str(tmp_path / "outside.json")
+    root = os.path.realpath(os.path.join(deployed.node.data_dir, "datastore"))
+    os.makedirs(root, exist_ok=True)
+    os.symlink(str(tmp_path), os.path.join(root, "escape"))
+    for action in ("backup", "restore"):
+        for path in (outside, "/etc/passwd", "../state.json", "sub/../../x.json", "escape/outside.json"):
+            answer = deployed.post("/mims/api-counter-v1/dataStore", json={"action": action, "path": path})
+            assert answer.status_code == 400, (action, path, answer.text)
+            message = answer.json()["error"]["message"]
+            assert message.startswith('path "%s" is outside the node\'s datastore storage' % path)
+            assert root in message
+    assert not os.path.exists(outside)
+    assert deployed.get("/mims/api-counter-v1/dataStore").status_code == 404  # no operation was started
+    ok = deployed.post("/mims/api-counter-v1/dataStore", json={"action": "backup", "path": "nested/dir/c.json"})
+    assert ok.status_code == 200 and _poll(deployed)[0]["status"] == "completed"
+    assert os.path.isfile(os.path.join(root, "nested", "dir", "c.json"))

@@ -7,7 +7,7 @@ import sys
 import threading
 
 from mimoe_sim import fleet, jwt
-from mimoe_sim.node import Node
+from mimoe_sim.node import DEFAULT_ACCOUNT_ID, Node
 from mimoe_sim.util import ensure_jwt_secret, ensure_node_id
 
 ARCHES = ("amd64", "arm64", "arm")
@@ -37,6 +37,12 @@ def build_parser():
     serve.add_argument("--access-log", action="store_true", help="log method and path of every request")
     serve.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain); needs --tls-key")
     serve.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    serve.add_argument("--name", default="mimoe-sim", help="node name shown by discovery and jsonrpc getMe")
+    serve.add_argument("--account-id", help="account of the node (discovery, edge HMAC codes); default %s" %
+                       DEFAULT_ACCOUNT_ID)
+    serve.add_argument("--legacy-unprefixed", action="store_true",
+                       help="legacy API only: also serve each mim at its requested base path without the client "
+                            "prefix, as edgeSDK 1.x did (/beam/v1/... besides /api/beam/v1/...)")
 
     fl = sub.add_parser("fleet", help="start N nodes in one background daemon and write an inventory; "
                                       "`fleet stop --data-dir D` ends them")
@@ -52,6 +58,9 @@ def build_parser():
     fl.add_argument("--timeout", type=float, default=120)
     fl.add_argument("--tls-cert", help="every node serves HTTPS with this PEM certificate; needs --tls-key")
     fl.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    fl.add_argument("--account-id", help="account of every node (default %s)" % DEFAULT_ACCOUNT_ID)
+    fl.add_argument("--legacy-unprefixed", action="store_true",
+                    help="legacy nodes also serve mims at their base path without the client prefix (edgeSDK 1.x)")
 
     daemon = sub.add_parser("_fleet-daemon", help=argparse.SUPPRESS)
     daemon.add_argument("--data-dir", required=True)
@@ -69,10 +78,14 @@ def cmd_serve(args):
     if bool(args.tls_cert) != bool(args.tls_key):
         print("mimoe_sim: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
+    if args.legacy_unprefixed and args.api != "legacy":
+        print("mimoe_sim: --legacy-unprefixed needs --api legacy", file=sys.stderr)
+        return 2
     try:
         node = Node(args.data_dir, args.port, host=args.host, api_key=args.api_key, arch=args.arch, api=args.api,
                     datastore_step_delay=args.datastore_delay, access_log=args.access_log,
-                    tls_cert=args.tls_cert, tls_key=args.tls_key)
+                    tls_cert=args.tls_cert, tls_key=args.tls_key, name=args.name, account_id=args.account_id,
+                    legacy_unprefixed=args.legacy_unprefixed)
     except (OSError, ValueError) as exc:  # unreadable or mismatched certificate/key
         print("mimoe_sim: cannot set up TLS: %s" % exc, file=sys.stderr)
         return 2
@@ -106,7 +119,8 @@ def cmd_fleet(args):
     try:
         ready = fleet.start_fleet(args.data_dir, args.nodes, args.base_port, args.inventory, args.api_key,
                                   args.arch_cycle, args.legacy_every, args.timeout, args.datastore_delay,
-                                  tls_cert=args.tls_cert, tls_key=args.tls_key)
+                                  tls_cert=args.tls_cert, tls_key=args.tls_key, account_id=args.account_id,
+                                  legacy_unprefixed=args.legacy_unprefixed)
     except fleet.FleetError as exc:
         print("mimoe_sim fleet: %s" % exc, file=sys.stderr)
         return 1

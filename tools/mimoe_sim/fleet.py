@@ -1,5 +1,6 @@
 """Fleets: N simulated nodes hosted by ONE detached daemon process (one listener per node), plus the inventory."""
 
+import hashlib
 import json
 import os
 import signal
@@ -79,7 +80,8 @@ def write_inventory(path, nodes, scheme="http"):
 
 
 def start_fleet(data_dir, nodes, base_port, inventory, api_key=None, arch_cycle=("amd64", "arm64", "arm"),
-                legacy_every=0, timeout=120, datastore_step_delay=0.05, tls_cert=None, tls_key=None):
+                legacy_every=0, timeout=120, datastore_step_delay=0.05, tls_cert=None, tls_key=None, account_id=None,
+                legacy_unprefixed=False):
     """Start the daemon, wait until every node listens, write the inventory. Returns the ready info.
 
     With ``tls_cert`` and ``tls_key`` (PEM files) every node serves HTTPS with that certificate."""
@@ -96,7 +98,8 @@ def start_fleet(data_dir, nodes, base_port, inventory, api_key=None, arch_cycle=
     specs = node_specs(nodes, base_port, data_dir, api_key, arch_cycle, legacy_every)
     tls = {"cert": os.path.abspath(tls_cert), "key": os.path.abspath(tls_key)} if tls_cert else None
     atomic_write_json(os.path.join(data_dir, SPEC_FILE),
-                      {"nodes": specs, "datastore_step_delay": datastore_step_delay, "tls": tls})
+                      {"nodes": specs, "datastore_step_delay": datastore_step_delay, "tls": tls,
+                       "account_id": account_id, "legacy_unprefixed": legacy_unprefixed})
     started = time.monotonic()
     env = dict(os.environ)
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -178,7 +181,9 @@ def run_daemon(data_dir):
                 node = Node(node_spec["data_dir"], node_spec["port"], api_key=node_spec.get("api_key"),
                             arch=node_spec["arch"], api=node_spec["api"],
                             datastore_step_delay=spec.get("datastore_step_delay", 0.05), poll_interval=0.5,
-                            tls_cert=tls.get("cert"), tls_key=tls.get("key"))
+                            tls_cert=tls.get("cert"), tls_key=tls.get("key"), name=node_spec["name"],
+                            account_id=spec.get("account_id"),
+                            legacy_unprefixed=bool(spec.get("legacy_unprefixed")) and node_spec["api"] == "legacy")
             except (OSError, ValueError) as exc:
                 raise FleetError("%s: cannot set up TLS: %s" % (node_spec["name"], exc)) from None
             try:
@@ -187,6 +192,12 @@ def run_daemon(data_dir):
                 raise FleetError("%s: cannot listen on 127.0.0.1:%d: %s" % (
                     node_spec["name"], node_spec["port"], exc.strerror or exc)) from None
             nodes.append((node_spec, node))
+        # The nodes of a fleet share one link-local network, so they discover each other (/mds/v1/nodes) [I].
+        members = [node for _spec, node in nodes]
+        network = "lln-fleet-" + hashlib.sha256(data_dir.encode()).hexdigest()[:12]
+        for node in members:
+            node.link_local_id = network
+            node.peers = lambda: members
         for _spec, node in nodes:
             node.start()
         ready = {"pid": os.getpid(), "nodes": [

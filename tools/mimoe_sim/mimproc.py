@@ -1,5 +1,6 @@
 """One Node.js process per started mim, driven over JSON lines on stdin/stdout (see harness.js)."""
 
+import base64
 import itertools
 import json
 import os
@@ -29,8 +30,12 @@ def node_binary():
 class MimProcess:
     """A running mim. on_exit(unexpected: bool) is called once when the process ends."""
 
-    def __init__(self, mim_id, index_path, storage_path, env, info, max_exec_sec, log_path, on_exit=None):
+    def __init__(self, mim_id, index_path, storage_path, env, info, max_exec_sec, log_path, on_exit=None,
+                 node_info=None, on_ws=None):
+        """``node_info``: what the runtime needs of its node (port, scheme, bepUrl, hmacKey, websocket);
+        ``on_ws(text)`` is called for each context.dispatchWebSocketEvent of the mim."""
         self.mim_id = mim_id
+        self._on_ws = on_ws
         self.max_exec_sec = max_exec_sec
         self._on_exit = on_exit
         self._pending = {}
@@ -59,6 +64,8 @@ class MimProcess:
             "op": "init",
             "indexPath": index_path,
             "storagePath": storage_path,
+            "filesDir": os.path.splitext(storage_path)[0] + ".files",
+            "node": node_info or {},
             "env": env,
             "info": info,
             "maxExecutionMs": int(max_exec_sec * 1000),
@@ -89,6 +96,12 @@ class MimProcess:
             if op == "ready":
                 self._ready_error = message.get("error")
                 self._ready.set()
+            elif op == "ws":
+                if self._on_ws is not None:
+                    try:
+                        self._on_ws(str(message.get("data", "")))
+                    except Exception:  # noqa: BLE001 - a broken listener must not stop the reader
+                        log.exception("websocket dispatch failed for %s", self.mim_id)
             elif op in ("response", "restored"):
                 with self._lock:
                     waiter = self._pending.pop(message.get("id"), None)
@@ -136,14 +149,20 @@ class MimProcess:
         return box[0]
 
     def request(self, method, url, headers, body, crash=False):
-        """Returns (status, headers, body_text), or None when the harness did not answer in time."""
-        message = {"op": "request", "method": method, "url": url, "headers": headers, "body": body}
+        """``body``: the request body bytes. Returns (status, headers, body bytes), or None when the harness did
+        not answer in time."""
+        message = {"op": "request", "method": method, "url": url, "headers": headers,
+                   "bodyB64": base64.b64encode(body).decode("ascii")}
         if crash:
             message["crash"] = True
         answer = self._call(message, self.max_exec_sec + 5)
         if answer is None:
             return None
-        return answer.get("status", 500), answer.get("headers") or {}, answer.get("body") or ""
+        if "bodyB64" in answer:
+            data = base64.b64decode(answer["bodyB64"])
+        else:
+            data = (answer.get("body") or "").encode("utf-8")
+        return answer.get("status", 500), answer.get("headers") or {}, data
 
     def restore(self, items, timeout=30):
         answer = self._call({"op": "restore", "items": items}, timeout)

@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 
-from mimoe_sim import __version__, jwt
+from mimoe_sim import __version__, jwt, wsock
 from mimoe_sim.httpd import (DropConnection, HttpError, Response, Server, error_response, json_response,
                              parse_multipart, server_ssl_context)
 from mimoe_sim.imagetar import ImageError, parse_image_tar
@@ -34,12 +34,17 @@ MCM_FLAGS = (
     "MCM.DB_EMBEDDING_SUPPORT", "MCM.LINKLOCAL_REPLAY_NONCE_SUPPORT", "MCM.CHILD_RUNTIME", "MCM.RUNTIME",
 )
 DEFAULT_MAX_EXECUTION_TIME_SEC = "30"
+# The account every simulated node belongs to unless told otherwise (--account-id) [I]: the nodes of one fleet
+# therefore see each other in account discovery.
+DEFAULT_ACCOUNT_ID = "mimoe-sim-account"
+DISCOVERY_CLUSTERS = ("linkLocal", "proximity", "account")
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 FAULT_DEFAULTS = {
     "latency_ms": 0, "error_rate": 0.0, "error_status": 503, "drop_rate": 0.0, "drop_answer_rate": 0.0,
     "drop_answer_once": [], "fail_deploy_images": [], "crash_mims": [], "kill_mid_upload": False, "seed": None,
+    "refuse_expect_continue": False,
 }
 
 CURRENT_ROUTES = [
@@ -65,6 +70,19 @@ LEGACY_ROUTES = [
 ]
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 DATASTORE_STEPS = 10
+
+
+def account_key(account_id):
+    """Key of the edge HMAC codes of an account (jsonrpc getEdgeHmacCode, context.edge.requestBep) [I]: derived
+    from the account id, so every node of the account checks the codes of the others (a simulator, not a secret)."""
+    return hashlib.sha256(b"mimoe-sim account key\0" + account_id.encode("utf-8")).hexdigest()
+
+
+def cipher_nodes(kind, payload):
+    """The simulator's stand-in for mimik's ciphered node lists: base64 of a JSON envelope that
+    context.edge.decryptEncryptedNodesJson opens (harness.js) [I]."""
+    envelope = {"format": "mimoe-sim-nodes/1", "type": kind, "payload": payload}
+    return base64.b64encode(json.dumps(envelope, sort_keys=True).encode("utf-8")).decode("ascii")
 
 
 def normalize_base_path(path):
@@ -173,7 +191,7 @@ def validate_faults(body):
             ok = isinstance(value, int) and not isinstance(value, bool) and 400 <= value <= 599
         elif key in ("fail_deploy_images", "crash_mims", "drop_answer_once"):
             ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-        elif key == "kill_mid_upload":
+        elif key in ("kill_mid_upload", "refuse_expect_continue"):
             ok = isinstance(value, bool)
         else:  # seed
             ok = value is None or (isinstance(value, int) and not isinstance(value, bool))
@@ -185,9 +203,12 @@ def validate_faults(body):
 
 class Node:
     def __init__(self, data_dir, port, host="127.0.0.1", api_key=None, arch="amd64", api="current",
-                 datastore_step_delay=0.05, access_log=False, poll_interval=0.1, tls_cert=None, tls_key=None):
+                 datastore_step_delay=0.05, access_log=False, poll_interval=0.1, tls_cert=None, tls_key=None,
+                 name="mimoe-sim", account_id=None, legacy_unprefixed=False):
         if api not in ("current", "legacy"):
             raise ValueError("api must be current or legacy")
+        if legacy_unprefixed and api != "legacy":
+            raise ValueError("unprefixed mim URLs are an option of the legacy API generation only")
         self.data_dir = os.path.abspath(data_dir)
         self.host = host
         self.port = port
@@ -203,6 +224,15 @@ class Node:
         self.api_key = ensure_api_keys(self.data_dir, api_key)
         self.jwt_secret = ensure_jwt_secret(self.data_dir)
         self.node_id = ensure_node_id(self.data_dir)
+        self.name = name
+        self.account_id = account_id or DEFAULT_ACCOUNT_ID
+        # edgeSDK 1.x served a mim at its requested base path too, without the client prefix [C: 1.x docs].
+        self.legacy_unprefixed = legacy_unprefixed
+        # Discovery: the nodes this one sees (a fleet sets both to its own nodes and network) [I].
+        self.link_local_id = "lln-" + self.node_id[:12]
+        self.peers = lambda: [self]
+        self.ws_clients = {}  # (clientId, mim id) -> set of wsock.Connection
+        self.ws_lock = threading.Lock()
         self.routes = CURRENT_ROUTES if api == "current" else LEGACY_ROUTES
         self.lock = threading.RLock()
         self.state = {"images": [], "mims": []}
@@ -253,6 +283,11 @@ class Node:
             procs, self.procs = list(self.procs.values()), {}
         for proc in procs:
             proc.stop()
+        with self.ws_lock:
+            connections = [c for group in self.ws_clients.values() for c in group]
+            self.ws_clients = {}
+        for connection in connections:
+            connection.close()
 
     def load_state(self):
         state = read_json(self.state_path)
@@ -295,13 +330,21 @@ class Node:
             return self.handle_sim(request)
         if segments and segments[0] == "mcm":
             return self.handle_mcm(request)
+        if segments[:3] == ["mds", "v1", "nodes"] and len(segments) in (3, 4):
+            return self.handle_mds(request)
+        if segments == ["jsonrpc", "v1"]:
+            return self.handle_jsonrpc(request)
         return self.handle_mim(request)
 
     def handle_mcm(self, request):
         key = route_key(self.routes, request.method, request.segments)
+        request.lenient_json = self.api == "legacy"
+        with self.fault_lock:
+            refuse_continue = self.faults["refuse_expect_continue"]
+        refused = refuse_continue and request.expects_continue and key == "POST /mcm/v1/images"
         if key == "POST /mcm/v1/images" and not request.expects_continue:
             self._maybe_kill_mid_upload(request)
-        if request.expects_continue and key == "POST /mcm/v1/images":
+        if refused:
             nbytes = 0  # the body is never read: the upload is refused (below, after auth)
         else:
             nbytes = len(request.body())
@@ -419,6 +462,104 @@ class Node:
             return json_response(200, {"data": rows})
         raise HttpError(404, "no such simulator endpoint")
 
+    # ------------------------------------------------------------------ node services mims call (/mds, /jsonrpc)
+    @property
+    def url(self):
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+        return "%s://%s:%d" % (self.scheme, host, self.port)
+
+    def discovery_view(self):
+        """This node as discovery lists it (the shape mimik's example mims read) [I]."""
+        with self.lock:
+            services = [{"serviceType": m["name"], "id": m["id"], "apiRoot": m["env"]["MCM.BASE_API_PATH"]}
+                        for m in self.state["mims"] if m["state"] == "started"]
+        return {
+            "id": self.node_id, "nodeId": self.node_id, "accountId": self.account_id,
+            "account": {"id": self.account_id}, "localLinkNetworkId": self.link_local_id,
+            "attributes": [{"name": "name", "value": self.name}],
+            "characteristics": [{"name": "os", "value": "linux"}, {"name": "arch", "value": self.arch}],
+            "services": services,
+            "addresses": [{"type": "local", "url": {"href": self.url}}],
+        }
+
+    def handle_mds(self, request):
+        """GET /mds/v1/nodes?clusters=linkLocal|proximity|account[,...]: who this node sees, ciphered like
+        mimik's answers (context.edge.decryptEncryptedNodesJson opens them). linkLocal and proximity list the
+        nodes of the same network (the fleet), account those of the same account [I]."""
+        self.stats.count("%s /mds/v1/nodes" % request.method, len(request.body()), False)
+        if request.method != "GET":
+            raise HttpError(405, "method %s not allowed here" % request.method)
+        if len(request.segments) == 4:
+            # GET /mds/v1/nodes/{id}[?ping=true]: mims check that a discovered node answers (mimik's superdrive
+            # reads data.id) [I: shape]. Only the node itself is known here, unciphered.
+            if request.segments[3] != self.node_id:
+                raise HttpError(404, "node %s not found" % request.segments[3])
+            return json_response(200, {"data": self.discovery_view()})
+        clusters = [c.strip() for c in (request.query.get("clusters") or "linkLocal").split(",") if c.strip()]
+        unknown = [c for c in clusters if c not in DISCOVERY_CLUSTERS]
+        if unknown:
+            raise HttpError(400, "unknown cluster %s: use %s" % (unknown[0], ", ".join(DISCOVERY_CLUSTERS)))
+        peers = list(self.peers())
+        network = [p.discovery_view() for p in peers if p.link_local_id == self.link_local_id]
+        payload = {}
+        if "linkLocal" in clusters:
+            payload["localLinkNetwork"] = {"id": self.link_local_id, "nodes": network}
+        if "proximity" in clusters:
+            payload["proximity"] = {"nodes": network}
+        if "account" in clusters:
+            same = [p.discovery_view() for p in peers if p.account_id == self.account_id]
+            payload["account"] = {"id": self.account_id, "cipheredNodes": cipher_nodes("account", same)}
+        return json_response(200, {"data": cipher_nodes("local", payload)})
+
+    def handle_jsonrpc(self, request):
+        """POST /jsonrpc/v1, JSON-RPC 2.0: getMe [token] and getEdgeHmacCode [token, expiry, nodeId, uri]. The
+        token is not checked [I]; errors are JSON-RPC errors in a 200 answer."""
+        request.lenient_json = True  # mims post it through context.http without a content type
+        self.stats.count("%s /jsonrpc/v1" % request.method, len(request.body()), False)
+        if request.method != "POST":
+            raise HttpError(405, "method %s not allowed here" % request.method)
+        call = request.json_body()
+        if not isinstance(call, dict) or not isinstance(call.get("method"), str):
+            return json_response(200, {"jsonrpc": "2.0", "id": None,
+                                       "error": {"code": -32700, "message": "Parse error"}})
+        params = call.get("params") if isinstance(call.get("params"), list) else []
+        answer = {"jsonrpc": "2.0", "id": call.get("id")}
+        if call["method"] == "getMe":
+            me = self.discovery_view()
+            answer["result"] = {"nodeId": self.node_id, "accountId": self.account_id, "name": self.name,
+                                "os": "linux", "arch": self.arch, "version": __version__,
+                                "localLinkNetworkId": self.link_local_id, "addresses": me["addresses"]}
+        elif call["method"] == "getEdgeHmacCode":
+            expiry, node_id = (params + [None] * 4)[1:3]
+            uri = (params + [None] * 4)[3]
+            try:
+                expiry = int(str(expiry))
+            except ValueError:
+                expiry = None
+            if expiry is None or not isinstance(node_id, str) or not node_id or not isinstance(uri, str):
+                answer["error"] = {"code": -32602, "message": "Invalid params: [token, expiry, nodeId, uri]"}
+            else:
+                body = base64.urlsafe_b64encode(json.dumps({"nodeId": node_id, "expiry": expiry, "uri": uri},
+                                                           sort_keys=True).encode()).decode().rstrip("=")
+                signature = hmac.new(bytes.fromhex(account_key(self.account_id)), body.encode(),
+                                     hashlib.sha256).hexdigest()
+                answer["result"] = {"edgeHmacCode": body + "." + signature, "expiry": expiry}
+        else:
+            answer["error"] = {"code": -32601, "message": "Method not found: %s" % call["method"]}
+        return json_response(200, answer)
+
+    def dispatch_ws(self, key, text):
+        with self.ws_lock:
+            connections = list(self.ws_clients.get(key, ()))
+        for connection in connections:
+            connection.send_text(text)
+
+    def close_ws(self, key):
+        with self.ws_lock:
+            connections = self.ws_clients.pop(key, set())
+        for connection in connections:
+            connection.close()
+
     # ------------------------------------------------------------------ lookups and views
     def _images(self, client_id):
         return [img for img in self.state["images"] if img["clientId"] == client_id]
@@ -467,7 +608,10 @@ class Node:
 
     def _received_image(self, request):
         """The uploaded tar bytes: multipart field `image`, or JSON {"url"} / {"base64Image"}."""
-        if request.expects_continue:
+        with self.fault_lock:
+            refuse_continue = self.faults["refuse_expect_continue"]
+        if refuse_continue and request.expects_continue:
+            # What some real nodes did (spec): answer before reading the body, which the client never sends.
             request.handler.close_connection = True
             raise HttpError(400, "no image received")
         if request.content_type == "multipart/form-data":
@@ -630,9 +774,13 @@ class Node:
         proc = MimProcess(
             mim["id"], index_path, self.storage_path(mim), mim["env"],
             {"serviceType": mim["name"], "apiRoot": mim["env"]["MCM.BASE_API_PATH"], "httpPort": self.port,
-             "accountId": mim["clientId"], "nodeId": self.node_id},
+             "accountId": self.account_id, "nodeId": self.node_id},
             int(mim["env"].get("MCM.MAX_EXECUTION_TIME_SEC", DEFAULT_MAX_EXECUTION_TIME_SEC)),
             os.path.join(self.data_dir, "logs", self._file_key(mim) + ".log"), on_exit,
+            node_info={"port": self.port, "scheme": self.scheme, "bepUrl": self.url,
+                       "hmacKey": account_key(self.account_id),
+                       "websocket": mim["env"].get("MCM.WEBSOCKET_SUPPORT") == "true"},
+            on_ws=lambda text: self.dispatch_ws(key, text),
         )
         holder["proc"] = proc
         self.procs[key] = proc
@@ -653,6 +801,7 @@ class Node:
         proc = self.procs.pop((mim["clientId"], mim["id"]), None)
         if proc is not None:
             proc.stop()
+        self.close_ws((mim["clientId"], mim["id"]))
 
     @staticmethod
     def _file_key(mim):
@@ -700,11 +849,16 @@ class Node:
     def _deploy_fresh(self, records):
         # Remove leftovers of an earlier mim with the same id before the new process opens its storage.
         for record in records:
-            try:
-                os.unlink(self.storage_path(record))
-            except FileNotFoundError:
-                pass
+            self._remove_storage(record)
         self._deploy(records)
+
+    def _remove_storage(self, mim):
+        """A mim's storage items and files go with it."""
+        try:
+            os.unlink(self.storage_path(mim))
+        except FileNotFoundError:
+            pass
+        shutil.rmtree(os.path.splitext(self.storage_path(mim))[0] + ".files", ignore_errors=True)
 
     def op_create_composition(self, request, client_id):
         body = request.json_body()
@@ -737,10 +891,7 @@ class Node:
             self.state["mims"].remove(mim)
             self.save_state()
             self.datastore.pop((mim["clientId"], mim["id"]), None)
-            try:
-                os.unlink(self.storage_path(mim))
-            except FileNotFoundError:
-                pass
+            self._remove_storage(mim)
             return json_response(200, view)
 
     # ------------------------------------------------------------------ legacy containers
@@ -791,10 +942,19 @@ class Node:
                 raise HttpError(404, "no dataStore operation for mim %s" % id)
             return json_response(200, dict(result))
 
+    @property
+    def datastore_root(self):
+        return os.path.join(self.data_dir, "datastore")
+
     def resolve_datastore_path(self, path):
-        if os.path.isabs(path):
-            return path
-        return os.path.join(self.data_dir, "datastore", path)
+        """The file of a dataStore path, confined to the node's own storage (a real node does not write where
+        a client says) [I]: relative paths live under <data-dir>/datastore/, absolute ones must point there."""
+        root = os.path.realpath(self.datastore_root)
+        full = os.path.realpath(path if os.path.isabs(path) else os.path.join(root, path))
+        if not full.startswith(root + os.sep):
+            raise HttpError(400, 'path "%s" is outside the node\'s datastore storage: give a path relative to it '
+                                 '(or one under %s)' % (path, root))
+        return full
 
     def op_start_datastore(self, request, client_id, id):  # noqa: A002
         body = request.json_body()
@@ -805,6 +965,7 @@ class Node:
             raise HttpError(400, 'action must be "backup" or "restore"')
         if not isinstance(path, str) or not path:
             raise HttpError(400, "path is required")
+        self.resolve_datastore_path(path)
         with self.lock:
             mim = self.find_mim(client_id, id)
             if mim is None:
@@ -835,9 +996,8 @@ class Node:
             items = stored.get("items") or {}
             document = json.dumps({"format": "mimoe-sim-datastore/1", "mim": mim["id"], "clientId": mim["clientId"],
                                    "created": int(time.time()), "items": items}, indent=1).encode()
-            directory = os.path.dirname(target) or "."
-            if not os.path.isabs(path):  # relative paths live under <data-dir>/datastore, created on demand
-                os.makedirs(directory, exist_ok=True)
+            directory = os.path.dirname(target)
+            os.makedirs(directory, exist_ok=True)  # inside <data-dir>/datastore, created on demand
             fd, tmp = tempfile.mkstemp(prefix=".tmp-backup-", dir=directory)
             step = max(1, -(-len(document) // DATASTORE_STEPS))
             with os.fdopen(fd, "wb") as fh:
@@ -912,6 +1072,8 @@ class Node:
             routes.append((mim["env"]["MCM.BASE_API_PATH"], mim))
             if mim["env"].get("MCM.API_ALIAS") == "true":
                 routes.append(("/" + DEFAULT_CLIENT_ID + mim["requestedBasePath"], mim))
+            if self.legacy_unprefixed:
+                routes.append((mim["requestedBasePath"], mim))
         routes.sort(key=lambda r: len(r[0]), reverse=True)
         return routes
 
@@ -931,6 +1093,8 @@ class Node:
             proc = self.procs.get((mim["clientId"], mim["id"]))
             with self.fault_lock:
                 crash = mim["name"] in self.faults["crash_mims"] or mim["id"] in self.faults["crash_mims"]
+        if wsock.is_upgrade(request.headers):
+            return self._accept_ws(request, mim, proc)
         body = request.body()
         self.stats.count("%s %s/*" % (request.method, base), len(body), False)
         if proc is None or not proc.alive:
@@ -940,7 +1104,7 @@ class Node:
             sub_url += "?" + request.query_string
         headers = {k.lower(): v for k, v in request.headers.items()}
         try:
-            answer = proc.request(request.method, sub_url, headers, body.decode("utf-8", "replace"), crash=crash)
+            answer = proc.request(request.method, sub_url, headers, body, crash=crash)
         except MimUnavailable as exc:
             raise HttpError(502, "mim %s failed: %s" % (mim["id"], exc)) from None
         if answer is None:
@@ -956,5 +1120,30 @@ class Node:
                         mim.update(state="stopped", status="crashed")
                         self.save_state()
             return error_response(504, "mim execution time limit exceeded")
-        status, headers_out, text = answer
-        return Response(int(status), text.encode("utf-8"), headers_out)
+        status, headers_out, data = answer
+        return Response(int(status), data, headers_out)
+
+    def _accept_ws(self, request, mim, proc):
+        """A WebSocket client of a mim deployed with MCM.WEBSOCKET_SUPPORT "true": it receives the mim's
+        context.dispatchWebSocketEvent events until it closes [I: mimik does not publish the protocol]."""
+        key = (mim["clientId"], mim["id"])
+        self.stats.count("GET %s (websocket)" % mim["env"]["MCM.BASE_API_PATH"], 0, False)
+        if mim["env"].get("MCM.WEBSOCKET_SUPPORT") != "true":
+            raise HttpError(400, "mim %s does not support WebSocket (MCM.WEBSOCKET_SUPPORT is not \"true\")"
+                            % mim["id"])
+        if proc is None or not proc.alive:
+            raise HttpError(503, "mim %s is not running (state %s)" % (mim["id"], mim["state"]))
+        connection = wsock.Connection(request.handler)
+        connection.handshake()
+        with self.ws_lock:
+            self.ws_clients.setdefault(key, set()).add(connection)
+        try:
+            connection.serve()
+        finally:
+            with self.ws_lock:
+                group = self.ws_clients.get(key)
+                if group is not None:
+                    group.discard(connection)
+        response = Response(101)
+        response.hijacked = True
+        return response

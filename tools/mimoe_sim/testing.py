@@ -16,6 +16,7 @@ Every process started here is ended by stop()/close(), by the context managers, 
 """
 
 import atexit
+import base64
 import json
 import os
 import random
@@ -23,6 +24,7 @@ import shutil
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -30,6 +32,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import namedtuple
+from urllib.parse import urlsplit
 
 from mimoe_sim import jwt
 from mimoe_sim.util import API_KEY_FILE, ensure_jwt_secret, ensure_node_id, read_env_file
@@ -301,7 +304,7 @@ class SimFleet:
     """N nodes started with `python -m mimoe_sim fleet` (one detached daemon), stopped with `fleet stop`."""
 
     def __init__(self, nodes=5, data_dir=None, base_port=None, api_key=None, arch_cycle=("amd64", "arm64", "arm"),
-                 legacy_every=0, inventory_path=None, timeout=120, tls_cert=None, tls_key=None):
+                 legacy_every=0, inventory_path=None, timeout=120, tls_cert=None, tls_key=None, extra_args=()):
         self.count = nodes
         self._own_dir = data_dir is None
         self.data_dir = os.path.abspath(data_dir or tempfile.mkdtemp(prefix="mimoe-fleet-"))
@@ -313,6 +316,7 @@ class SimFleet:
         self.inventory_path = os.path.abspath(inventory_path or os.path.join(self.data_dir, "inventory.yml"))
         self.timeout = timeout
         self.tls = (os.path.abspath(tls_cert), os.path.abspath(tls_key)) if tls_cert else None
+        self.extra_args = list(extra_args)  # e.g. ["--legacy-unprefixed"], ["--account-id", "acme"]
         self.nodes = []
         self.pid = None
         self.start_seconds = None
@@ -331,6 +335,7 @@ class SimFleet:
                 cmd += ["--api-key", self.api_key]
             if self.tls:
                 cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
+            cmd += self.extra_args
             done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=self.timeout + 30,
                                   check=False)
             self.output = done.stdout + done.stderr
@@ -369,3 +374,62 @@ class SimFleet:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class WsClient:
+    """A minimal WebSocket client (RFC 6455) for mims that dispatch events: connect, read text frames, close.
+
+        client = WsClient(node.url + "/api/beam/v1")   # status: the handshake's HTTP status (101 when accepted)
+        client.recv_text(); client.close()
+    """
+
+    def __init__(self, url, timeout=10):
+        parts = urlsplit(url)
+        sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+        if parts.scheme == "https":
+            sock = loopback_tls_context().wrap_socket(sock, server_hostname=parts.hostname)
+        self.sock = sock
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (
+                          parts.path or "/", parts.netloc, key)).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(1)
+            if not chunk:
+                break
+            head += chunk
+        self.head = head.decode("latin-1")
+        self.status = int(self.head.split()[1]) if self.head else 0
+
+    def _exact(self, count):
+        data = b""
+        while len(data) < count:
+            chunk = self.sock.recv(count - len(data))
+            if not chunk:
+                raise ConnectionError("WebSocket closed by the node")
+            data += chunk
+        return data
+
+    def recv_text(self):
+        """The next text frame (str); raises on another frame type or a closed connection."""
+        first, second = self._exact(2)
+        size = second & 0x7F
+        if size == 126:
+            size = struct.unpack("!H", self._exact(2))[0]
+        elif size == 127:
+            size = struct.unpack("!Q", self._exact(8))[0]
+        payload = self._exact(size)
+        if first & 0x0F != 0x1:
+            raise ValueError("expected a text frame, got opcode %d" % (first & 0x0F))
+        return payload.decode("utf-8")
+
+    def close(self):
+        mask = os.urandom(4)
+        payload = struct.pack("!H", 1000)
+        try:
+            self.sock.sendall(bytes([0x88, 0x80 | len(payload)]) + mask
+                              + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        except OSError:
+            pass
+        self.sock.close()
