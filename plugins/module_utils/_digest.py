@@ -17,7 +17,7 @@ import hashlib
 import re
 
 # A real node spells the algorithm ``sha265:``; it is normalised to ``sha256:`` (clients compare after the colon).
-_FULL = re.compile(r'^sha2(?:56|65):([0-9a-fA-F]{64})$')
+_FULL = re.compile(r'^sha2(?:56|65):([0-9a-f]{64})$', re.IGNORECASE)
 
 
 def sha256_file(path, chunk_size=1024 * 1024):

@@ -93,6 +93,19 @@ def image_identity(node_image):
                 repo_tag=image_repo_tag(image), version=image_version(image))
 
 
+def normalized_image(node_image, mims=None):
+    """A node image with the normalised fields added: ``digest`` (``sha256:`` + 64 hex or None, whatever the node
+    spelled), ``repo_tag`` (its RepoTag or None), ``version`` and ``version_source`` (:func:`proven_version`, with the
+    release marker of its users among ``mims``). Every other key is kept as the node sent it."""
+    if not isinstance(node_image, dict):
+        return node_image
+    result = dict(node_image)
+    identity = image_identity(node_image)
+    version, source = proven_version(node_image, image_release(node_image, mims or []))
+    result.update(digest=identity['digest'], repo_tag=identity['repo_tag'], version=version, version_source=source)
+    return result
+
+
 def archive_identity(path):
     """The identity of a docker-save archive: ``digest`` (of the file), ``config_digest`` (of its config JSON, the
     Docker image id), ``name``, ``version``, ``repo_tag``, ``repo_tags`` and ``size``.
