@@ -27,7 +27,8 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.mimoe.edge.plugins.module_utils._digest import (  # noqa: F401 - re-exported
+# node_image_digest and normalize_digest are re-exported: callers find every identity rule in this module.
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import (  # noqa: F401 pylint: disable=unused-import
     node_digests,
     node_image_digest,
     normalize_digest,
@@ -39,7 +40,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     inspect_image_tar,
 )
 
-_SHORT = re.compile(r'^sha2(?:56|65):([0-9a-fA-F]{12})$')
+_SHORT = re.compile(r'^sha2(?:56|65):([0-9a-f]{12})$', re.IGNORECASE)
 
 # Verdicts of :func:`identity_matches`.
 SAME = 'same'              # proved: a digest, a short id or a release marker matches

@@ -132,10 +132,12 @@ class ImageManager(object):
             if verdict == UNVERIFIED or (verdict == UNKNOWN and users):
                 # The node proves nothing either way: replacing an image in use on a guess would take its mims
                 # down, so it is kept and the result says so.
-                self.mcm.module.warn('The node reports no digest for the image %s and no release marker of it: kept as it '
-                              'is, compared by %s only (unverified). To replace it anyway, remove the mims %s '
-                              'first.' % (name, how, ', '.join(sorted(m.get('name') or '' for m in users)) or
-                                          '(none)'))
+                users_text = ', '.join(sorted(m.get('name') or '' for m in users))
+                self.mcm.module.warn(
+                    'The node reports no digest for the image %s and no release marker of it: kept as it is, '
+                    'compared by %s only (unverified). To replace it anyway, remove %sthe image first '
+                    '(mimoe.edge.mcm_image state=absent).' % (name, how, 'the mims %s, then ' % users_text
+                                                              if users else ''))
                 return result
             result['before'] = {'digest': image_digest(image), 'repoTags': image.get('repoTags')}
             result['after'] = {'digest': info['digest'], 'repoTags': info['repo_tags']}

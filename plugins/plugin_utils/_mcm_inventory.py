@@ -21,8 +21,8 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import (  # noqa: F401 - image_version re-exported
-    image_version, normalized_image,
+from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import (  # noqa: F401 pylint: disable=unused-import
+    image_version, normalized_image,  # image_version: re-exported for the plugin's callers
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     API_CURRENT, API_LEGACY, MCMClient, MCMError, mask_secret,

@@ -182,7 +182,7 @@ def test_unknown_content_is_kept_when_in_use_and_replaced_when_not(run_module, v
     node.add_mim('hello-v1', 'hello-v1', {})
     kept = run_module(mcm_image, node, dict(src=v2))
     assert kept['changed'] is False and kept['identity']['verified'] is False
-    assert any('unverified' in w and 'remove the mims hello-v1' in w for w in warned), warned
+    assert any('unverified' in w and 'remove the mims hello-v1, then the image first' in w for w in warned), warned
     node.mims = []
     replaced = run_module(mcm_image, node, dict(src=v2))
     assert replaced['changed'] is True and write_kinds(node)[-2:] == ['delete_image', 'upload']
