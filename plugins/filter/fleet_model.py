@@ -12,9 +12,10 @@ name: fleet_model
 short_description: The fleet report as data, from what the inventory plugin or mcm_info read
 version_added: 0.2.0
 description:
-  - Builds the model that the M(mimoe.edge.fleet_report) role renders as C(report.json) and C(report.html): per
-    node its status (V(ok), V(drift), V(down), V(unknown), V(unreachable)) and per mim a cell (version, state,
-    digest, V(ok), V(drift), V(down), V(unknown), V(missing)), per mim the versions seen, and the counts.
+  - 'Builds the model that the P(mimoe.edge.fleet_report#role) role
+    renders as C(report.json) and C(report.html): per node its status (V(ok), V(drift), V(down), V(unknown),
+    V(unreachable)) and per mim a cell (version, state, digest, V(ok), V(drift), V(down), V(unknown),
+    V(missing)), per mim the versions seen, and the counts.'
   - A node's data comes from the host variables of the M(mimoe.edge.mcm_nodes) inventory plugin (C(mcm_mims),
     C(mcm_images), C(mcm_reachable), ...) or from a registered M(mimoe.edge.mcm_info) result in C(fleet_report_info).
   - 'The version of a mim is its image''s RepoTag, else the release marker kept on the node. When a node reports

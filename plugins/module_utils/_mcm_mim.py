@@ -31,8 +31,11 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     MCMError,
     image_matches,
 )
-from ansible_collections.mimoe.edge.plugins.module_utils._markers import COMPOSITION_KEY as RESERVED_COMPOSITION_KEY
-from ansible_collections.mimoe.edge.plugins.module_utils._markers import RESERVED_KEYS
+# RESERVED_COMPOSITION_KEY is re-exported for _mcm_composition.
+from ansible_collections.mimoe.edge.plugins.module_utils._markers import (  # pylint: disable=unused-import
+    COMPOSITION_KEY as RESERVED_COMPOSITION_KEY,
+    RESERVED_KEYS,
+)
 
 BASE_API_PATH = 'MCM.BASE_API_PATH'
 MAX_EXECUTION_TIME = 'MCM.MAX_EXECUTION_TIME_SEC'

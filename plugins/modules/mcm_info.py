@@ -153,10 +153,10 @@ images:
 mims:
   description:
     - The mims (legacy containers) as the node reports them, with normalised fields added.
-    - C(spec_env) is C(env) in the form of a M(mimoe.edge.mcm_mim) spec (null when the node returns no env):
+    - 'C(spec_env) is C(env) in the form of a M(mimoe.edge.mcm_mim) spec (null when the node returns no env):
       C(MCM.BASE_API_PATH) without the C(/<clientId>) prefix the node adds, without the C(MCM.*) flags the node
       fills with V(false), and without the reserved C(MIMOE_*) keys the collection keeps on the node
-      (C(MCM.MAX_EXECUTION_TIME_SEC) is kept: a node default cannot be told from a value that was set).
+      (C(MCM.MAX_EXECUTION_TIME_SEC) is kept: a node default cannot be told from a value that was set).'
     - C(release) is the release marker kept in the mim's env (C(image), C(version), C(digest), C(config_digest),
       C(revision)), or null when the mim has none.
   returned: always

@@ -85,8 +85,8 @@ image:
       sample: sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
     config_digest:
       description:
-        - C(sha256:) of the image config JSON that C(manifest.json) names in C(Config): the Docker image id, what
-          legacy nodes report as the image C(id) (in full, or short as its first 12 hex digits).
+        - 'C(sha256:) of the image config JSON that C(manifest.json) names in C(Config): the Docker image id, what
+          legacy nodes report as the image C(id) (in full, or short as its first 12 hex digits).'
         - Null when the manifest names no config.
       type: str
       sample: sha256:4dcab49015d4e3b0f2b7f0e4a1c7a1c8b2f3d4e5f60718293a4b5c6d7e8f9012
