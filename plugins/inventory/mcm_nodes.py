@@ -18,9 +18,14 @@ description:
   - The nodes are a list of URLs in this configuration (O(nodes)) and/or the hosts of inventory sources loaded
     before this one that have an C(mcm_url) host variable (O(use_inventory_hosts)).
   - 'Host variables: C(mcm_url); C(mcm_api) (V(current) or V(legacy)); C(mcm_reachable); C(mcm_mims), a list of
-    dictionaries with C(name), C(id), C(image), C(version), C(digest), C(state), C(status); C(mcm_images), a list
-    with C(name), C(id), C(version), C(digest), C(repo_tags), C(size); C(mcm_mim_versions), a dictionary mim name
-    -> version for O(keyed_groups); C(mcm_unreachable_reason) for a node that could not be read.'
+    dictionaries with C(name), C(id), C(image), C(version), C(version_source), C(digest), C(state), C(status);
+    C(mcm_images), a list with C(name), C(id), C(version), C(version_source), C(digest), C(repo_tag), C(repo_tags),
+    C(size); C(mcm_mim_versions), a dictionary mim name -> version for O(keyed_groups); C(mcm_unreachable_reason)
+    for a node that could not be read.'
+  - 'C(digest), C(version) and C(repo_tag) are normalised as M(mimoe.edge.mcm_info) returns them: a digest is
+    V(sha256:) and 64 hex digits or null (a malformed one a node sends is dropped); the version comes from the
+    RepoTag, else from the release marker kept in the env of the mims using the image (C(version_source) says
+    which: V(repo_tag), V(release_marker) or null).'
   - The MCM API does not tell a node's architecture. Set it as a host variable (for example C(mimoe_arch)) through
     the C(vars) of a node entry or another inventory source; the plugin never overwrites it.
   - Every host goes to the group O(group). A node that cannot be read (refused or dropped connection, timeout,

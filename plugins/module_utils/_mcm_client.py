@@ -27,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import io
 import json
 import os
@@ -36,7 +37,7 @@ import time
 import traceback
 import zlib
 
-from ansible_collections.mimoe.edge.plugins.module_utils._digest import sha256_file
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import node_image_digest, sha256_file
 
 try:
     import requests
@@ -170,8 +171,11 @@ def inspect_image_tar(path):
     listed is in the archive and is itself a readable tar; one layer holds the entry file
     (``mimik.entry`` label of the image config, ``index.js`` by default).
 
-    :returns: dict with ``name`` (from the first RepoTag that is not ``runtime:*``), ``repo_tags``,
-              ``entry``, ``digest`` (``sha256:`` of the archive bytes) and ``size``.
+    :returns: dict with ``name`` (from the first RepoTag that is not ``runtime:*``), ``repo_tag`` (that RepoTag),
+              ``version`` (its tag part, or None), ``repo_tags``, ``entry``, ``digest`` (``sha256:`` of the archive
+              bytes), ``config_digest`` (``sha256:`` of the image config JSON named by manifest.json's ``Config``:
+              the Docker image id, which is what legacy nodes report as the image ``id``; None without a config)
+              and ``size``.
     :raises MCMTarError: with a message that names the archive and the problem.
     """
     def fail(reason):
@@ -207,10 +211,14 @@ def inspect_image_tar(path):
                 fail('manifest.json has no Layers')
 
             entry_file = 'index.js'
+            config_digest = None
             config_name = entry.get('Config')
             if isinstance(config_name, str) and config_name in members:
                 try:
-                    config = json.loads(tar.extractfile(members[config_name]).read().decode('utf-8'))
+                    raw_config = tar.extractfile(members[config_name]).read()
+                    # The Docker image id is the digest of these exact bytes, whatever the file is called.
+                    config_digest = 'sha256:' + hashlib.sha256(raw_config).hexdigest()
+                    config = json.loads(raw_config.decode('utf-8'))
                     labels = (config.get('config') or {}).get('Labels') or {}
                     if isinstance(labels.get('mimik.entry'), str) and labels['mimik.entry']:
                         entry_file = labels['mimik.entry']
@@ -242,11 +250,15 @@ def inspect_image_tar(path):
         raise MCMTarError('Cannot read image archive %s: %s' % (path, exc))
 
     names = [t for t in repo_tags if not t.startswith('runtime:')] or repo_tags
+    name = image_name_from_tag(names[0])
     return dict(
-        name=image_name_from_tag(names[0]),
+        name=name,
+        repo_tag=names[0],
+        version=names[0][len(name) + 1:] if name != names[0] else None,
         repo_tags=repo_tags,
         entry=entry_file,
         digest=file_digest(path),
+        config_digest=config_digest,
         size=os.path.getsize(path),
     )
 
@@ -751,15 +763,6 @@ def image_matches(image, name):
 
 
 def image_digest(image):
-    """The content digest a node reports for an image (``digest``, or a legacy ``sha256:`` id / repoDigest)."""
-    if not isinstance(image, dict):
-        return None
-    if image.get('digest'):
-        return image['digest']
-    image_id = image.get('id')
-    if isinstance(image_id, str) and re.match(r'^sha2\d\d:[0-9a-fA-F]{16,}$', image_id):
-        return image_id
-    for repo_digest in image.get('repoDigests') or []:
-        if isinstance(repo_digest, str) and '@' in repo_digest:
-            return repo_digest.split('@', 1)[1]
-    return None
+    """The normalised content digest a node reports for an image (``sha256:`` + 64 hex, or None): see
+    ``_digest.node_image_digest``, the one rule shared by every module, the inventory plugin and the fleet report."""
+    return node_image_digest(image)

@@ -12,10 +12,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import (
+    DIFFERENT,
+    SAME,
+    UNKNOWN,
+    UNVERIFIED,
+    identity_matches,
+    image_release,
+    mim_uses_image,
+)
+from ansible_collections.mimoe.edge.plugins.module_utils._markers import RELEASE_KEY, decode_release, encode_release
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     MCMError,
     image_digest,
-    image_matches,
     inspect_image_tar,
     same_digest,
 )
@@ -33,26 +42,31 @@ class ImageUsedError(MCMError):
 
 def image_users(mims, image):
     """Mims (node objects) deployed from ``image`` (by image name or image id)."""
-    users = []
-    for mim in mims:
-        if image_matches(image, mim.get('image')) or (mim.get('imageId') and mim.get('imageId') == image.get('id')):
-            users.append(mim)
-    return users
+    return [mim for mim in mims if mim_uses_image(mim, image)]
 
 
-def same_content(image, digest, tar_info=None):
-    """Whether the node's ``image`` has this content.
+def same_content(image, tar_info, mims=None):
+    """Whether the node's ``image`` has the content of the archive described by ``tar_info``.
 
-    Compares digests after the colon. A node that reports no digest is compared by size and RepoTags.
-    :returns: ``(same, how)``.
+    See ``_image_identity.identity_matches``: a digest or short id the node reports matches the archive's file or
+    config digest; else the release marker of the mims using the image; else the RepoTag (unverified).
+    :returns: ``(verdict, how)``.
     """
-    node_digest = image_digest(image)
-    if node_digest:
-        return same_digest(node_digest, digest), 'digest'
-    if tar_info is not None and image.get('size') == tar_info['size'] \
-            and sorted(image.get('repoTags') or []) == sorted(tar_info['repo_tags']):
-        return True, 'size and RepoTags (the node reports no digest)'
-    return False, 'no digest reported by the node'
+    return identity_matches(image, tar_info, image_release(image, mims or []))
+
+
+def refreshed_release(env, info):
+    """``env`` with its release marker (if any) describing the archive ``info``: a mim redeployed from a replaced
+    image must not keep a marker that names the old content."""
+    release = decode_release(env)
+    if release is None:
+        return env
+    revision = release.get('revision')
+    env = dict(env)
+    env[RELEASE_KEY] = encode_release(dict(image=info['name'], version=info.get('version'), digest=info['digest'],
+                                           config_digest=info.get('config_digest'),
+                                           revision=revision + 1 if revision is not None else None))
+    return env
 
 
 class ImageManager(object):
@@ -80,13 +94,14 @@ class ImageManager(object):
                 'return their env, so they cannot be redeployed as they are' % (image.get('name'), names),
                 status=409, hint='remove the mims, replace the image, then deploy them again with mimoe.edge.mcm_mim')
 
-    def _snapshot(self, users):
-        """Specs to redeploy the ``users`` as they are (current generation: env is read back)."""
+    def _snapshot(self, users, info=None):
+        """Specs to redeploy the ``users`` as they are (current generation: env is read back), their release marker
+        updated to the archive ``info`` they will run from."""
         specs = []
         for mim in users:
             client_id = mim.get('clientId') or self.mcm.client_id
-            specs.append(Desired(mim.get('name'), mim.get('image'),
-                                 node_spec_env(env_as_dict(mim.get('env')) or {}, client_id)))
+            env = node_spec_env(env_as_dict(mim.get('env')) or {}, client_id)
+            specs.append(Desired(mim.get('name'), mim.get('image'), refreshed_release(env, info) if info else env))
         return specs
 
     def remove(self, image, users):
@@ -106,15 +121,28 @@ class ImageManager(object):
                            hint='omit name, or set it to %s' % info['name'])
         name = info['name']
         image = self.client.find_image(name)
-        result = dict(changed=False, digest=info['digest'], image=image, before={}, after={}, redeployed=[])
+        result = dict(changed=False, digest=info['digest'], config_digest=info['config_digest'], image=image,
+                      before={}, after={}, redeployed=[])
         if image is not None:
-            same, how = same_content(image, info['digest'], info)
-            if same:
+            users = self.users_of(image)
+            verdict, how = same_content(image, info, users)
+            result['identity'] = dict(verified=verdict == SAME, compared_by=how)
+            if verdict == SAME:
+                return result
+            if verdict == UNVERIFIED or (verdict == UNKNOWN and users):
+                # The node proves nothing either way: replacing an image in use on a guess would take its mims
+                # down, so it is kept and the result says so.
+                users_text = ', '.join(sorted(m.get('name') or '' for m in users))
+                self.mcm.module.warn(
+                    'The node reports no digest for the image %s and no release marker of it: kept as it is, '
+                    'compared by %s only (unverified). To replace it anyway, remove %sthe image first '
+                    '(mimoe.edge.mcm_image state=absent).' % (name, how, 'the mims %s, then ' % users_text
+                                                              if users else ''))
                 return result
             result['before'] = {'digest': image_digest(image), 'repoTags': image.get('repoTags')}
             result['after'] = {'digest': info['digest'], 'repoTags': info['repo_tags']}
-            result['reason'] = 'the content differs (compared by %s)' % how
-            users = self.users_of(image)
+            result['reason'] = ('the content differs (compared by %s)' % how if verdict == DIFFERENT
+                                else 'the node cannot tell its content (%s) and no mim uses it' % how)
             self._check_users(image, users, force, 'replace')
         else:
             users = []
@@ -133,7 +161,7 @@ class ImageManager(object):
                 self.mcm.actions.append('deployed mim %s from image %s' % (mim.get('name'), name))
             return result
 
-        specs = self._snapshot(users)
+        specs = self._snapshot(users, info)
         if image is not None:
             self.remove(image, users)
         uploaded = self.client.upload_image(src)

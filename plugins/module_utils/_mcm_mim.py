@@ -31,7 +31,11 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     MCMError,
     image_matches,
 )
-from ansible_collections.mimoe.edge.plugins.module_utils._markers import COMPOSITION_KEY as RESERVED_COMPOSITION_KEY
+# RESERVED_COMPOSITION_KEY is re-exported for _mcm_composition.
+from ansible_collections.mimoe.edge.plugins.module_utils._markers import (  # pylint: disable=unused-import
+    COMPOSITION_KEY as RESERVED_COMPOSITION_KEY,
+    RESERVED_KEYS,
+)
 
 BASE_API_PATH = 'MCM.BASE_API_PATH'
 MAX_EXECUTION_TIME = 'MCM.MAX_EXECUTION_TIME_SEC'
@@ -175,6 +179,22 @@ def node_spec_env(env, client_id):
     prefix = '/' + (client_id or '')
     if client_id and base is not None and base.startswith(prefix + '/'):
         result[BASE_API_PATH] = base[len(prefix):]
+    return result
+
+
+def spec_env(node_env, client_id):
+    """A node mim's env in spec form, as it would be written in M(mimoe.edge.mcm_mim) ``env``: ``MCM.BASE_API_PATH``
+    without the ``/<clientId>`` prefix (:func:`node_spec_env`), the ``MCM.*`` flags the node fills with ``"false"``
+    dropped (equal to absent for :func:`env_changes`), and the reserved ``MIMOE_*`` keys the collection keeps on
+    the node dropped. ``MCM.MAX_EXECUTION_TIME_SEC`` is kept: a node default cannot be told from a value the user
+    set, and keeping it redeploys the same. None when the node returns no env (legacy API)."""
+    env = env_as_dict(node_env)
+    if env is None:
+        return None
+    result = node_spec_env(env, client_id)
+    for key in list(result):
+        if key in RESERVED_KEYS or (key.startswith('MCM.') and key != BASE_API_PATH and result[key] == 'false'):
+            del result[key]
     return result
 
 

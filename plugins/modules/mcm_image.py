@@ -18,6 +18,15 @@ description:
     runs the task) and compares it with the digest the node reports for the image of that name (after the colon,
     so C(sha256:) and a real node''s C(sha265:) spelling compare equal). Same digest: nothing is sent. A different
     digest: the image is replaced (C(DELETE) then upload).'
+  - 'Nodes identify images in different ways, and all are understood: the current API reports the archive digest;
+    legacy nodes report the Docker image id, the digest of the image config JSON, in full or short form
+    (C(sha256:4dcab49015d4)), which is compared with the archive''s config digest (or a 12-hex prefix of it); some
+    legacy nodes give an opaque id (C(<appId>-example-v1)) and no digest: the release marker that the collection
+    keeps in the env of the mims deployed from the image (C(MIMOE_RELEASE)) then decides, never a file on the
+    controller.'
+  - 'When the node proves nothing (opaque id, no marker), an image with the same RepoTag C(name:version) as the
+    archive is kept, and so is an image that mims use: the task reports C(identity.verified=false) and a warning
+    rather than take running mims down on a guess. An unused image that the node cannot identify is replaced.'
   - The archive is validated locally before anything is sent (docker-save layout, C(manifest.json) with
     C(RepoTags) and C(Layers), a layer holding the entry file C(index.js)); a corrupt or truncated archive fails
     with the reason.
@@ -200,6 +209,21 @@ digest:
   returned: when known
   type: str
   sample: sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+config_digest:
+  description:
+    - Digest of the image config JSON of O(src) (the Docker image id, what legacy nodes report as the image C(id)).
+  returned: with O(src) or O(catalog), when the archive has a config
+  type: str
+  sample: sha256:4dcab49015d4e3b0f2b7f0e4a1c7a1c8b2f3d4e5f60718293a4b5c6d7e8f9012
+identity:
+  description:
+    - How the image already on the node was compared with O(src) (only when there was one).
+    - C(verified) is true when a digest, a short C(sha256:) id or the release marker kept in the env of its mims
+      proves the content; false when the node reports none of them and the image was kept because its RepoTag
+      is the same C(name:version), or because mims use it (see the notes).
+  returned: with O(src) or O(catalog), when the image was on the node
+  type: dict
+  sample: {verified: true, compared_by: digest}
 redeployed:
   description: Names of the mims removed and redeployed because of O(force=true).
   returned: always
@@ -362,6 +386,9 @@ def main():
         output['image'] = result['image']
     if result.get('digest'):
         output['digest'] = result['digest']
+    for key in ('config_digest', 'identity'):
+        if result.get(key):
+            output[key] = result[key]
     if resolved is not None:
         output['catalog'] = resolved
     if mcm.diff_mode:

@@ -127,7 +127,16 @@ api_version:
   type: str
   sample: current
 images:
-  description: The images as the node reports them.
+  description:
+    - The images as the node reports them, with normalised fields added (the same rules as M(mimoe.edge.mcm_image),
+      the inventory plugin and the fleet report).
+    - C(digest) is the content digest the node reports, whatever its style (C(digest), a full C(sha256:) C(id) of a
+      legacy node, or C(repoDigests)), as V(sha256:) and 64 lowercase hex digits (a real node's C(sha265:)
+      spelling is normalised); null when the node reports none or a malformed one. A legacy short id
+      (C(sha256:4dcab49015d4)) or opaque id (C(example-v1)) gives null.
+    - C(repo_tag) is the first RepoTag (null when the node reports none); C(version) the version it names, else the
+      version of the release marker kept in the env of the mims deployed from the image (when nothing the node
+      reports contradicts it); C(version_source) says which (V(repo_tag), V(release_marker), or null).
   returned: always
   type: list
   elements: dict
@@ -138,8 +147,18 @@ images:
       repoTags: ["hello-v1:1.0.0"]
       size: 10240
       created: 1763888000
+      repo_tag: hello-v1:1.0.0
+      version: 1.0.0
+      version_source: repo_tag
 mims:
-  description: The mims (legacy containers) as the node reports them.
+  description:
+    - The mims (legacy containers) as the node reports them, with normalised fields added.
+    - 'C(spec_env) is C(env) in the form of a M(mimoe.edge.mcm_mim) spec (null when the node returns no env):
+      C(MCM.BASE_API_PATH) without the C(/<clientId>) prefix the node adds, without the C(MCM.*) flags the node
+      fills with V(false), and without the reserved C(MIMOE_*) keys the collection keeps on the node
+      (C(MCM.MAX_EXECUTION_TIME_SEC) is kept: a node default cannot be told from a value that was set).'
+    - C(release) is the release marker kept in the mim's env (C(image), C(version), C(digest), C(config_digest),
+      C(revision)), or null when the mim has none.
   returned: always
   type: list
   elements: dict
@@ -150,7 +169,9 @@ mims:
       clientId: api
       state: started
       status: up
-      env: {MCM.BASE_API_PATH: /api/hello/v1}
+      env: {MCM.BASE_API_PATH: /api/hello/v1, MCM.WEBSOCKET_SUPPORT: "false"}
+      spec_env: {MCM.BASE_API_PATH: /hello/v1}
+      release: null
 mim_comparison:
   description: The node's mim compared with O(compare_mim); secret values are shown as C(********).
   returned: when O(compare_mim) is set
@@ -182,6 +203,8 @@ mim_comparison:
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import normalized_image
+from ansible_collections.mimoe.edge.plugins.module_utils._markers import decode_release
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError, image_matches
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
     HAS_JSONSCHEMA,
@@ -191,6 +214,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
     MimManager,
     SpecError,
     merge_env,
+    spec_env,
     validate,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
@@ -220,6 +244,16 @@ def compare(mcm, spec, images, mims):
     comparison = manager.compare(desired, manager.find_mim(desired.name))
     return dict(name=desired.name, equal=comparison.equal, reasons=comparison.reasons,
                 diff=dict(before=comparison.before, after=comparison.after))
+
+
+def normalized_mim(mim, client_id):
+    """A node mim with ``spec_env`` (its env in spec form) and ``release`` (its release marker) added."""
+    if not isinstance(mim, dict):
+        return mim
+    result = dict(mim)
+    result['spec_env'] = spec_env(mim.get('env'), mim.get('clientId') or client_id)
+    result['release'] = decode_release(mim.get('env') if isinstance(mim.get('env'), dict) else None)
+    return result
 
 
 def main():
@@ -256,8 +290,9 @@ def main():
         mcm.fail('Invalid compare_mim: %s' % exc)
     except StateFileError as exc:
         mcm.fail(str(exc))
-    images = images if params['images'] else []
-    mims = mims if params['mims'] else []
+    # Normalised once here, so that roles and templates never re-derive a digest, a version or an env.
+    images = [normalized_image(i, mims) for i in images] if params['images'] else []
+    mims = [normalized_mim(m, mcm.client_id) for m in mims] if params['mims'] else []
     if names:
         images = [i for i in images if any(image_matches(i, n) for n in names)]
         mims = [m for m in mims if m.get('name') in names or m.get('id') in names]

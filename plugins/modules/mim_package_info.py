@@ -83,6 +83,13 @@ image:
       description: C(sha256:) of the archive bytes (what a node reports after the upload).
       type: str
       sample: sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+    config_digest:
+      description:
+        - 'C(sha256:) of the image config JSON that C(manifest.json) names in C(Config): the Docker image id, what
+          legacy nodes report as the image C(id) (in full, or short as its first 12 hex digits).'
+        - Null when the manifest names no config.
+      type: str
+      sample: sha256:4dcab49015d4e3b0f2b7f0e4a1c7a1c8b2f3d4e5f60718293a4b5c6d7e8f9012
     size:
       description: Size of the archive in bytes.
       type: int
@@ -103,11 +110,10 @@ def main():
         info = inspect_image_tar(path)
     except MCMError as exc:
         module.fail_json(msg=str(exc))
-    tags = [t for t in info['repo_tags'] if not t.startswith('runtime:')] or info['repo_tags']
-    version = tags[0].rsplit(':', 1)[1] if ':' in tags[0] and '/' not in tags[0].rsplit(':', 1)[1] else ''
     module.exit_json(changed=False, image=dict(
-        path=path, name=info['name'], version=version, repo_tag=tags[0], repo_tags=info['repo_tags'],
-        entry=info['entry'], digest=info['digest'], size=info['size']))
+        path=path, name=info['name'], version=info['version'] or '', repo_tag=info['repo_tag'],
+        repo_tags=info['repo_tags'], entry=info['entry'], digest=info['digest'], config_digest=info['config_digest'],
+        size=info['size']))
 
 
 if __name__ == '__main__':

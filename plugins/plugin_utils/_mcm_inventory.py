@@ -21,8 +21,11 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import (  # noqa: F401 pylint: disable=unused-import
+    image_version, normalized_image,  # image_version: re-exported for the plugin's callers
+)
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
-    API_CURRENT, API_LEGACY, MCMClient, MCMError, image_digest, image_name_from_tag, mask_secret,
+    API_CURRENT, API_LEGACY, MCMClient, MCMError, mask_secret,
 )
 
 from urllib.parse import urlsplit
@@ -79,26 +82,21 @@ def normalize_node(entry, index, default_token=None):
     return {'name': name.strip(), 'url': url, 'token': token if token else default_token, 'vars': extra}
 
 
-def image_version(image):
-    """Version of an image from its first RepoTag (``hello-v1:1.2.0`` -> ``1.2.0``), ``None`` when not tagged."""
-    tags = [t for t in (image.get('repoTags') or []) if isinstance(t, str) and not t.startswith('runtime:')]
-    if not tags:
-        return None
-    tag = tags[0]
-    name = image_name_from_tag(tag)
-    return tag[len(name) + 1:] if name != tag else None
-
-
-def summarize_images(images):
+def summarize_images(images, mims=None):
+    """Images with the normalisation of ``mcm_info`` (``_image_identity.normalized_image``): a digest is
+    ``sha256:`` + 64 hex or None, so that nothing a node sends can become a controller path."""
     result = []
     for image in images:
         if not isinstance(image, dict):
             continue
+        normal = normalized_image(image, mims)
         result.append({
             'name': image.get('name'),
             'id': image.get('id'),
-            'version': image_version(image),
-            'digest': image_digest(image),
+            'version': normal['version'],
+            'version_source': normal['version_source'],
+            'digest': normal['digest'],
+            'repo_tag': normal['repo_tag'],
             'repo_tags': [t for t in (image.get('repoTags') or []) if isinstance(t, str)],
             'size': image.get('size'),
         })
@@ -116,18 +114,21 @@ def _image_of(mim, images):
 
 
 def summarize_mims(mims, images):
-    """Mims with the version and digest of their image; no env (it may hold secrets)."""
+    """Mims with the version and digest of their image (its RepoTag, or the release marker kept in the env of the
+    mims using it when nothing the node reports contradicts it); no env (it may hold secrets)."""
     result = []
     for mim in mims:
         if not isinstance(mim, dict):
             continue
         image = _image_of(mim, images)
+        normal = normalized_image(image, mims) if image else {}
         result.append({
             'name': mim.get('name'),
             'id': mim.get('id'),
             'image': mim.get('image'),
-            'version': image_version(image) if image else None,
-            'digest': image_digest(image) if image else None,
+            'version': normal.get('version'),
+            'version_source': normal.get('version_source'),
+            'digest': normal.get('digest'),
             'state': mim.get('state'),
             'status': mim.get('status'),
         })
@@ -175,7 +176,7 @@ def read_node(client):
     if not isinstance(mims, list):
         raise MCMError('%s answered a %s for its mims, expected a list' % (client.base_url, type(mims).__name__))
     images = client.list_images()
-    return {'api': api, 'mims': summarize_mims(mims, images), 'images': summarize_images(images)}
+    return {'api': api, 'mims': summarize_mims(mims, images), 'images': summarize_images(images, mims)}
 
 
 def query_node(node, options, client_factory=MCMClient):

@@ -20,11 +20,13 @@ from mimoe_sim.testing import SimNode  # noqa: E402  pylint: disable=wrong-impor
 
 @pytest.fixture
 def sim(tmp_path):
-    """``sim(api)`` -> a started SimNode (``current`` or ``legacy``), stopped at teardown."""
+    """``sim(api, legacy_image_id=None)`` -> a started SimNode (``current`` or ``legacy``; how a legacy node shows
+    image ids: ``archive``, ``config``, ``short`` or ``opaque``), stopped at teardown."""
     nodes = []
 
-    def start(api='current'):
-        node = SimNode(data_dir=str(tmp_path / ('node-%d' % len(nodes))), api=api, datastore_delay=0.01)
+    def start(api='current', legacy_image_id=None):
+        node = SimNode(data_dir=str(tmp_path / ('node-%d' % len(nodes))), api=api, datastore_delay=0.01,
+                       legacy_image_id=legacy_image_id)
         nodes.append(node)
         return node.start()
 

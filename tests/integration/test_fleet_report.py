@@ -26,8 +26,10 @@ from mimoe_sim.testing import SimFleet, SimNode, http_json  # noqa: E402  pylint
 TOKEN = 'Report-Fleet-Key-3d1e'
 HTML_PAYLOAD = '<img src=x onerror=alert(1)>'
 COUNTER_JS = (b'mimikModule.exports = function (context, req, res) { res.end("{}"); };\n')
+# node006 speaks the legacy API (no RepoTag): its image digest is the one node001 reports for hello-v1 1.3.0, which
+# proves its version (it was "unverified" before the fleet_model filter).
 EXPECTED_STATUS = {'node001': 'ok', 'node002': 'down', 'node003': 'ok', 'node004': 'drift', 'node005': 'drift',
-                   'node006': 'unknown', 'stopped': 'unreachable'}
+                   'node006': 'ok', 'stopped': 'unreachable'}
 
 
 class ReportPage(HTMLParser):
@@ -135,11 +137,11 @@ def check_report(data, page, text, host_of):
     assert data['mims'] == ['counter-v1', 'evil-v1', 'hello-v1']
     summary = data['summary']
     assert {k: summary[k] for k in ('nodes', 'reachable', 'unreachable', 'ok', 'drift', 'down', 'unknown')} == {
-        'nodes': 7, 'reachable': 6, 'unreachable': 1, 'ok': 2, 'drift': 2, 'down': 1, 'unknown': 1}
+        'nodes': 7, 'reachable': 6, 'unreachable': 1, 'ok': 3, 'drift': 2, 'down': 1, 'unknown': 0}
     hello = summary['mims']['hello-v1']
     assert hello['desired'] == '1.3.0' and hello['drifted'] == 2 and hello['down'] == 0
     counts = {v['version']: v['count'] for v in hello['versions']}
-    assert counts == {'1.3.0': 3, '1.2.0': 1, 'absent': 1, 'unknown': 1}
+    assert counts == {'1.3.0': 4, '1.2.0': 1, 'absent': 1}
     assert summary['mims']['counter-v1']['down'] == 1
     nodes = {n['name']: n for n in data['nodes']}
     assert {name: nodes[host_of[name]]['status'] for name in EXPECTED_STATUS} == EXPECTED_STATUS
@@ -151,12 +153,15 @@ def check_report(data, page, text, host_of):
     assert (crashed['state'], crashed['status'], crashed['cell']) == ('stopped', 'crashed', 'down')
     assert nodes[host_of['node003']]['mims']['evil-v1']['version'] == HTML_PAYLOAD
     assert nodes[host_of['node001']]['mims']['hello-v1']['digest'].startswith('sha256:')
+    legacy = nodes[host_of['node006']]['mims']['hello-v1']
+    assert (legacy['version'], legacy['version_source'], legacy['cell']) == ('1.3.0', 'digest', 'ok')
+    assert legacy['digest'] == nodes[host_of['node001']]['mims']['hello-v1']['digest']
     assert 'connection refused' in nodes[host_of['stopped']]['reason'].lower()
 
     # The page: counts, bars, one row per node with its status, cells
-    assert page.cards == {'nodes': '7 nodes', 'ok': '2 in sync', 'drift': '2 drift', 'down': '1 mim down',
-                          'unknown': '1 unverified', 'unreachable': '1 unreachable'}
-    assert page.segments['hello-v1'] == {'1.3.0': 3, '1.2.0': 1, 'absent': 1, 'unknown': 1}
+    assert page.cards == {'nodes': '7 nodes', 'ok': '3 in sync', 'drift': '2 drift', 'down': '1 mim down',
+                          'unknown': '0 unverified', 'unreachable': '1 unreachable'}
+    assert page.segments['hello-v1'] == {'1.3.0': 4, '1.2.0': 1, 'absent': 1}
     assert page.segments['counter-v1'] == {'2.0.0': 2, 'absent': 4}
     assert {name: page.rows[host_of[name]] for name in EXPECTED_STATUS} == EXPECTED_STATUS
     assert list(page.rows.values())[0] == 'unreachable'  # problems first
@@ -166,7 +171,7 @@ def check_report(data, page, text, host_of):
     assert cells[(host_of['node004'], 'hello-v1', 'drift')] == '1.2.0 started / up'
     assert cells[(host_of['node005'], 'hello-v1', 'missing')] == 'missing want 1.3.0'
     assert cells[(host_of['node002'], 'counter-v1', 'down')] == '2.0.0 stopped / crashed'
-    assert cells[(host_of['node006'], 'hello-v1', 'unknown')].startswith('unknown started')
+    assert cells[(host_of['node006'], 'hello-v1', 'ok')] == '1.3.0 started'  # legacy: no status
     assert cells[(host_of['node001'], 'counter-v1', 'absent')] == '–'
     unreachable = cells[(host_of['stopped'], None, 'unreachable')]
     assert 'connection refused' in unreachable.lower()
@@ -191,7 +196,7 @@ def test_report_from_the_inventory_plugin(nodes, tmp_path):
     check_report(data, page, text, host_of)
     assert data['title'] == 'Edge fleet <Q4>'
     assert '<title>Edge fleet &lt;Q4&gt;</title>' in text
-    assert '2 ok, 2 drifted, 1 with a mim down, 1 unverified, 1 unreachable' in done.stdout
+    assert '3 ok, 2 drifted, 1 with a mim down, 0 unverified, 1 unreachable' in done.stdout
     # set_stats: what AWX keeps as the job artifact (the whole report by default)
     stats_text = done.stdout.split('CUSTOM STATS:', 1)[1]
     assert '"fleet_report"' in stats_text and '"nodes": 7' in stats_text.replace(' ', '').replace('"nodes":7', '"nodes": 7')

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import requests
@@ -75,6 +76,44 @@ def test_converge_idempotent_check_and_diff(both, tmp_path):
     assert '********' in rotated.stdout  # the diff was printed, masked
     for node in nodes.values():
         assert node.api_key not in ''.join(r.stdout for r in (check, first, second, rotated, env_check))
+
+
+def test_every_legacy_image_id_style_reruns_unchanged(sim, ansible_for, tmp_path):
+    """Issue 13: nodes that show the Docker image id (sha256 of the config JSON), its short form, or an opaque id.
+    The second run of an unchanged play changes nothing and uploads nothing (it failed with "Cannot replace the
+    image counter-v1: the mims counter-v1 use it"); a new version is still told apart in every style."""
+    nodes = dict((style, sim('legacy', legacy_image_id=style)) for style in ('config', 'short', 'opaque'))
+    ansible = ansible_for(nodes)
+    tar = counter_tar(tmp_path)
+    deploy = [image_task(tar), mim_task()]
+    info = {'name': 'info', 'mimoe.edge.mcm_info': {'name': ['counter-v1']}}
+    first = ansible.run(deploy + [info])
+    with open(tar, 'rb') as fh:
+        archive_digest = 'sha256:' + hashlib.sha256(fh.read()).hexdigest()
+    for style, node in nodes.items():
+        image, mim, read = first.host(style)
+        assert image['changed'] and mim['changed'], style
+        assert image['config_digest'].startswith('sha256:') and image['config_digest'] != archive_digest
+        node_image = read['images'][0]
+        assert node_image['id'] == {'config': image['config_digest'], 'short': image['config_digest'][:19],
+                                    'opaque': 'api-counter-v1'}[style]
+        # Normalised: a full id is a digest; a short or opaque id is none; the version needs a RepoTag.
+        assert node_image['digest'] == (image['config_digest'] if style == 'config' else None)
+        assert node_image['version'] == ('1.0.0' if style == 'opaque' else None)
+        assert call_mim(node, SECRET)['greeting'] == 'hello'
+        node.reset_stats()
+    second = ansible.run(deploy)
+    for style, node in nodes.items():
+        stats = node.stats()
+        assert second.changed(style) == 0, second.explain()
+        assert write_requests(stats) == 0 and stats['bytes_uploaded'] == 0, (style, stats)
+        assert second.host(style)[0]['identity'] == {
+            'verified': style != 'opaque',
+            'compared_by': {'config': 'digest', 'short': 'short image id',
+                            'opaque': 'RepoTag counter-v1:1.0.0 (the node reports no digest)'}[style]}
+    newer = ansible.run([image_task(counter_tar(tmp_path, version='1.1.0'))], expect_rc=2)
+    for style in nodes:
+        assert 'Cannot replace the image counter-v1: the mims counter-v1 use it' in newer.host(style)[0]['msg']
 
 
 def test_example_mim_from_start_json(sim, ansible_for):

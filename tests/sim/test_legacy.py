@@ -148,3 +148,43 @@ def test_unprefixed_mim_urls_of_edgesdk_1(node_factory, counter_tar, tmp_path):
                               "--legacy-unprefixed"], capture_output=True, text=True, timeout=30, check=False,
                              env=dict(os.environ, PYTHONPATH=TOOLS))
     assert refused.returncode == 2 and "--legacy-unprefixed needs --api legacy" in refused.stderr
+
+
+def _config_digest(tar_bytes):
+    """sha256 of the config JSON named by manifest.json (the Docker image id)."""
+    import hashlib
+    import io
+    import json
+    import tarfile
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())
+        return "sha256:" + hashlib.sha256(tar.extractfile(manifest[0]["Config"]).read()).hexdigest()
+
+
+def test_legacy_image_id_styles(node_factory, counter_tar):
+    """--legacy-image-id: the id styles of seed 002 (config digest, full or short) and of the sample apps (opaque)."""
+    from sim_support import Mcm
+    config = _config_digest(counter_tar)
+    expected = {"config": config, "short": config[:19], "opaque": "api-counter-v1"}
+    for style, image_id in expected.items():
+        node = Mcm(node_factory("legacy-" + style, api="legacy", legacy_image_id=style))
+        image = node.upload(counter_tar).json()
+        assert image["id"] == image_id, style
+        if style == "opaque":
+            assert "repoDigests" not in image and image["repoTags"] == ["counter-v1:1.0.0"]
+        else:
+            assert image["repoDigests"] == [[]]  # seed 002: a list of lists
+        spec = {"name": "counter-v1", "image": "counter-v1", "env": {"MCM.BASE_API_PATH": "/counter/v1"}}
+        assert node.post("/containers", json=spec).json()["imageId"] == image_id
+        assert node.delete("/images/" + image_id).status_code == 409  # the id the node shows is the one it takes
+        assert node.delete("/containers/api-counter-v1").status_code == 200
+        assert node.delete("/images/" + image_id).status_code == 200
+
+
+def test_legacy_image_id_option_is_checked():
+    from mimoe_sim.cli import build_parser
+    import pytest
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--data-dir", "/tmp/x", "--legacy-image-id", "sha1"])
+    args = build_parser().parse_args(["fleet", "--data-dir", "/tmp/x", "--legacy-image-id", "short"])
+    assert args.legacy_image_id == "short"

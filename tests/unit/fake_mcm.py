@@ -23,8 +23,9 @@ class FakeNode:
 
     base_url = 'http://node.test:8083'
 
-    def __init__(self, api='current', client_id='api'):
+    def __init__(self, api='current', client_id='api', legacy_image_id='archive'):
         self.api_version = api
+        self.legacy_image_id = legacy_image_id  # archive | config | short | opaque, as mimoe_sim --legacy-image-id
         self.client_id = client_id
         self.images = []
         self.mims = []
@@ -43,10 +44,18 @@ class FakeNode:
         return self.clock
 
     # ---------------------------------------------------------------- views
+    def legacy_id(self, img):
+        config = img.get('config_digest') or img['digest']
+        return {'archive': img['digest'], 'config': config, 'short': config[:19],
+                'opaque': img['id']}[self.legacy_image_id]
+
     def image_view(self, img):
         if self.legacy:
-            return {'id': img['digest'], 'name': img['name'], 'created': img['created'], 'size': img['size']}
-        return dict(img)
+            view = {'id': self.legacy_id(img), 'name': img['name'], 'created': img['created'], 'size': img['size']}
+            if self.legacy_image_id == 'opaque':
+                view['repoTags'] = list(img['repoTags'])
+            return view
+        return dict((k, v) for k, v in img.items() if k != 'config_digest')
 
     def mim_view(self, mim):
         view = copy.deepcopy(mim)
@@ -54,12 +63,12 @@ class FakeNode:
             view.pop('env')
             view['created'] = mim['created'] * 1000
             img = self._image(mim['image'])
-            view['imageId'] = img['digest'] if img else mim['imageId']
+            view['imageId'] = self.legacy_id(img) if img else mim['imageId']
         return view
 
     def _image(self, name):
         for img in self.images:
-            if name in (img['name'], img['id']):
+            if name in (img['name'], img['id']) or (self.legacy and name == self.legacy_id(img)):
                 return img
         return None
 
@@ -100,6 +109,7 @@ class FakeNode:
         img = self.add_image(info['name'], info['digest'])
         img['repoTags'] = info['repo_tags']
         img['size'] = info['size']
+        img['config_digest'] = info['config_digest']
         return self.image_view(img)
 
     def pull_image(self, url):

@@ -7,10 +7,13 @@ import sys
 import threading
 
 from mimoe_sim import fleet, jwt
-from mimoe_sim.node import DEFAULT_ACCOUNT_ID, Node
+from mimoe_sim.node import DEFAULT_ACCOUNT_ID, LEGACY_IMAGE_ID_STYLES, Node
 from mimoe_sim.util import ensure_jwt_secret, ensure_node_id
 
 ARCHES = ("amd64", "arm64", "arm")
+LEGACY_IMAGE_ID_HELP = ("how the legacy API shows image ids: archive (sha256 of the archive file), config (the Docker "
+                        "image id, sha256 of the config JSON), short (its 12-hex short form), opaque (<clientId>-<name>, "
+                        "no digest)")
 
 
 def _arch_cycle(text):
@@ -31,6 +34,7 @@ def build_parser():
     serve.add_argument("--api-key", help="set the MCM API key (kept in <data-dir>/mimoe-api-key.env)")
     serve.add_argument("--arch", choices=ARCHES, default="amd64")
     serve.add_argument("--api", choices=("current", "legacy"), default="current")
+    serve.add_argument("--legacy-image-id", choices=LEGACY_IMAGE_ID_STYLES, default="archive", help=LEGACY_IMAGE_ID_HELP)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--datastore-delay", type=float, default=0.05,
                        help="seconds per dataStore progress step (10 steps per backup/restore)")
@@ -54,6 +58,7 @@ def build_parser():
     fl.add_argument("--api-key", help="one MCM API key for every node (default: a random key per node)")
     fl.add_argument("--arch-cycle", type=_arch_cycle, default=ARCHES)
     fl.add_argument("--legacy-every", type=int, default=0, help="every K-th node speaks the legacy API (0: none)")
+    fl.add_argument("--legacy-image-id", choices=LEGACY_IMAGE_ID_STYLES, default="archive", help=LEGACY_IMAGE_ID_HELP)
     fl.add_argument("--datastore-delay", type=float, default=0.05)
     fl.add_argument("--timeout", type=float, default=120)
     fl.add_argument("--tls-cert", help="every node serves HTTPS with this PEM certificate; needs --tls-key")
@@ -85,7 +90,7 @@ def cmd_serve(args):
         node = Node(args.data_dir, args.port, host=args.host, api_key=args.api_key, arch=args.arch, api=args.api,
                     datastore_step_delay=args.datastore_delay, access_log=args.access_log,
                     tls_cert=args.tls_cert, tls_key=args.tls_key, name=args.name, account_id=args.account_id,
-                    legacy_unprefixed=args.legacy_unprefixed)
+                    legacy_unprefixed=args.legacy_unprefixed, legacy_image_id=args.legacy_image_id)
     except (OSError, ValueError) as exc:  # unreadable or mismatched certificate/key
         print("mimoe_sim: cannot set up TLS: %s" % exc, file=sys.stderr)
         return 2
@@ -120,7 +125,8 @@ def cmd_fleet(args):
         ready = fleet.start_fleet(args.data_dir, args.nodes, args.base_port, args.inventory, args.api_key,
                                   args.arch_cycle, args.legacy_every, args.timeout, args.datastore_delay,
                                   tls_cert=args.tls_cert, tls_key=args.tls_key, account_id=args.account_id,
-                                  legacy_unprefixed=args.legacy_unprefixed)
+                                  legacy_unprefixed=args.legacy_unprefixed,
+                                  legacy_image_id=args.legacy_image_id)
     except fleet.FleetError as exc:
         print("mimoe_sim fleet: %s" % exc, file=sys.stderr)
         return 1

@@ -81,8 +81,10 @@ def write_inventory(path, nodes, scheme="http"):
 
 def start_fleet(data_dir, nodes, base_port, inventory, api_key=None, arch_cycle=("amd64", "arm64", "arm"),
                 legacy_every=0, timeout=120, datastore_step_delay=0.05, tls_cert=None, tls_key=None, account_id=None,
-                legacy_unprefixed=False):
+                legacy_unprefixed=False, legacy_image_id="archive"):
     """Start the daemon, wait until every node listens, write the inventory. Returns the ready info.
+
+    ``legacy_image_id`` is how the legacy nodes show image ids (see ``node.LEGACY_IMAGE_ID_STYLES``).
 
     With ``tls_cert`` and ``tls_key`` (PEM files) every node serves HTTPS with that certificate."""
     data_dir = os.path.abspath(data_dir)
@@ -99,7 +101,8 @@ def start_fleet(data_dir, nodes, base_port, inventory, api_key=None, arch_cycle=
     tls = {"cert": os.path.abspath(tls_cert), "key": os.path.abspath(tls_key)} if tls_cert else None
     atomic_write_json(os.path.join(data_dir, SPEC_FILE),
                       {"nodes": specs, "datastore_step_delay": datastore_step_delay, "tls": tls,
-                       "account_id": account_id, "legacy_unprefixed": legacy_unprefixed})
+                       "account_id": account_id, "legacy_unprefixed": legacy_unprefixed,
+                       "legacy_image_id": legacy_image_id})
     started = time.monotonic()
     env = dict(os.environ)
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -183,7 +186,8 @@ def run_daemon(data_dir):
                             datastore_step_delay=spec.get("datastore_step_delay", 0.05), poll_interval=0.5,
                             tls_cert=tls.get("cert"), tls_key=tls.get("key"), name=node_spec["name"],
                             account_id=spec.get("account_id"),
-                            legacy_unprefixed=bool(spec.get("legacy_unprefixed")) and node_spec["api"] == "legacy")
+                            legacy_unprefixed=bool(spec.get("legacy_unprefixed")) and node_spec["api"] == "legacy",
+                            legacy_image_id=spec.get("legacy_image_id") or "archive")
             except (OSError, ValueError) as exc:
                 raise FleetError("%s: cannot set up TLS: %s" % (node_spec["name"], exc)) from None
             try:

@@ -41,8 +41,9 @@ def split_repo_tag(tag):
 
 
 def parse_image_tar(data):
-    """Validate an uploaded image archive. Returns a dict with name, version, repoTags, digest, size, entry,
-    index_js (bytes) and labels. Raises ImageError with a clear message."""
+    """Validate an uploaded image archive. Returns a dict with name, version, repoTags, digest (of the archive),
+    config_digest (of the config JSON, the Docker image id; None without one), size, entry, index_js (bytes) and
+    labels. Raises ImageError with a clear message."""
     if not data:
         raise ImageError("no image received")
     try:
@@ -86,10 +87,12 @@ def parse_image_tar(data):
         raise ImageError("invalid image: manifest.json has no Layers")
 
     labels = {}
+    config_digest = None
     config_name = entry.get("Config")
     if isinstance(config_name, str):
         raw_config = read(config_name)
         if raw_config is not None:
+            config_digest = "sha256:" + hashlib.sha256(raw_config).hexdigest()  # the Docker image id
             try:
                 config = json.loads(raw_config.decode("utf-8"))
                 labels = ((config.get("config") or {}).get("Labels")) or {}
@@ -129,6 +132,7 @@ def parse_image_tar(data):
         "version": version,
         "repoTags": repo_tags,
         "digest": "sha256:" + hashlib.sha256(data).hexdigest(),
+        "config_digest": config_digest,
         "size": len(data),
         "entry": entry_file,
         "index_js": index_js,

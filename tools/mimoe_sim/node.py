@@ -201,14 +201,24 @@ def validate_faults(body):
     return faults
 
 
+# How a legacy node shows image ids (seed 002 and mimik's sample apps disagree; a client must accept each):
+# archive: sha256 of the archive file (the simulator's historical answer) [I]; config: the Docker image id, sha256
+# of the config JSON [C: seed 002]; short: its 12-hex short form, sha256:4dcab49015d4 [C: seed 002]; opaque:
+# <clientId>-<name>, no digest at all [C: edgeSDK sample apps].
+LEGACY_IMAGE_ID_STYLES = ("archive", "config", "short", "opaque")
+
+
 class Node:
     def __init__(self, data_dir, port, host="127.0.0.1", api_key=None, arch="amd64", api="current",
                  datastore_step_delay=0.05, access_log=False, poll_interval=0.1, tls_cert=None, tls_key=None,
-                 name="mimoe-sim", account_id=None, legacy_unprefixed=False):
+                 name="mimoe-sim", account_id=None, legacy_unprefixed=False, legacy_image_id="archive"):
         if api not in ("current", "legacy"):
             raise ValueError("api must be current or legacy")
         if legacy_unprefixed and api != "legacy":
             raise ValueError("unprefixed mim URLs are an option of the legacy API generation only")
+        if legacy_image_id not in LEGACY_IMAGE_ID_STYLES:
+            raise ValueError("legacy_image_id must be one of %s" % ", ".join(LEGACY_IMAGE_ID_STYLES))
+        self.legacy_image_id = legacy_image_id
         self.data_dir = os.path.abspath(data_dir)
         self.host = host
         self.port = port
@@ -569,7 +579,8 @@ class Node:
 
     def find_image(self, client_id, ref):
         for img in self._images(client_id):
-            if ref in (img["id"], img["name"], img["digest"], "sha256:" + img["digest"].split(":", 1)[1]):
+            if ref in (img["id"], img["name"], img["digest"], "sha256:" + img["digest"].split(":", 1)[1],
+                       self.legacy_image_id_of(img)):
                 return img
         return None
 
@@ -579,21 +590,36 @@ class Node:
                 return mim
         return None
 
+    def legacy_image_id_of(self, img):
+        """The image id a legacy node shows, in the style of --legacy-image-id."""
+        style = self.legacy_image_id
+        if style == "opaque":
+            return img["id"]
+        if style == "archive":
+            return "sha256:" + img["digest"].split(":", 1)[1]
+        config = img.get("config_digest") or img["digest"]  # a record saved before config digests were kept
+        return config[:len("sha256:") + 12] if style == "short" else config
+
     def image_view(self, img):
         if self.api == "legacy":
             hexdigest = img["digest"].split(":", 1)[1]
-            return {
-                "id": "sha256:" + hexdigest, "name": img["name"], "repoDigests": [img["name"] + "@sha256:" + hexdigest],
-                "created": img["created"], "size": img["size"],
-                "containers": sum(1 for m in self._mims(img["clientId"]) if m["imageId"] == img["id"]),
-            }
+            view = {"id": self.legacy_image_id_of(img), "name": img["name"], "created": img["created"],
+                    "size": img["size"],
+                    "containers": sum(1 for m in self._mims(img["clientId"]) if m["imageId"] == img["id"])}
+            if self.legacy_image_id == "archive":
+                view["repoDigests"] = [img["name"] + "@sha256:" + hexdigest]
+            elif self.legacy_image_id in ("config", "short"):
+                view["repoDigests"] = [[]]  # seed 002: a list of lists; a loaded (not pulled) image has none
+            else:
+                view["repoTags"] = list(img["repoTags"])  # the sample-app generation answers like the current API
+            return view
         return {"created": img["created"], "digest": img["digest"], "id": img["id"], "name": img["name"],
                 "repoTags": list(img["repoTags"]), "size": img["size"], "status": "successfully deployed"}
 
     def mim_view(self, mim):
         if self.api == "legacy":
             img = self.find_image(mim["clientId"], mim["imageId"])
-            image_id = "sha256:" + img["digest"].split(":", 1)[1] if img else mim["imageId"]
+            image_id = self.legacy_image_id_of(img) if img else mim["imageId"]
             # env is filtered out of legacy answers: it may hold secrets (edgeEngine doc) [I].
             return {"id": mim["id"], "name": mim["name"], "image": mim["image"], "imageId": image_id,
                     "clientId": mim["clientId"], "created": mim["created"] * 1000, "state": mim["state"]}
@@ -673,7 +699,7 @@ class Node:
             record = {
                 "id": "%s-%s" % (client_id, parsed["name"]), "clientId": client_id, "name": parsed["name"],
                 "version": parsed["version"], "repoTags": parsed["repoTags"], "digest": parsed["digest"],
-                "size": parsed["size"], "created": int(time.time()),
+                "config_digest": parsed["config_digest"], "size": parsed["size"], "created": int(time.time()),
             }
             old = self.find_image(client_id, record["id"])
             if old is not None:  # uploading the same name again replaces the image (docker load semantics) [I]

@@ -123,7 +123,7 @@ class SimNode:
     """One simulator node as a real subprocess (`python -m mimoe_sim serve`)."""
 
     def __init__(self, data_dir=None, port=None, api_key=None, arch="amd64", api="current", datastore_delay=0.05,
-                 extra_args=(), startup_timeout=20, tls_cert=None, tls_key=None):
+                 extra_args=(), startup_timeout=20, tls_cert=None, tls_key=None, legacy_image_id=None):
         self._own_dir = data_dir is None
         self.data_dir = os.path.abspath(data_dir or tempfile.mkdtemp(prefix="mimoe-sim-"))
         self._fixed_port = port is not None
@@ -135,6 +135,9 @@ class SimNode:
         self.extra_args = list(extra_args)
         if tls_cert:  # serve HTTPS with this PEM certificate and key
             self.extra_args += ["--tls-cert", os.path.abspath(tls_cert), "--tls-key", os.path.abspath(tls_key)]
+        if legacy_image_id:  # archive | config | short | opaque: how the legacy API shows image ids
+            self.extra_args += ["--legacy-image-id", legacy_image_id]
+        self.legacy_image_id = legacy_image_id or "archive"
         self.scheme = "https" if tls_cert else "http"
         self.startup_timeout = startup_timeout
         self.proc = None
@@ -304,8 +307,10 @@ class SimFleet:
     """N nodes started with `python -m mimoe_sim fleet` (one detached daemon), stopped with `fleet stop`."""
 
     def __init__(self, nodes=5, data_dir=None, base_port=None, api_key=None, arch_cycle=("amd64", "arm64", "arm"),
-                 legacy_every=0, inventory_path=None, timeout=120, tls_cert=None, tls_key=None, extra_args=()):
+                 legacy_every=0, inventory_path=None, timeout=120, tls_cert=None, tls_key=None, extra_args=(),
+                 legacy_image_id=None):
         self.count = nodes
+        self.legacy_image_id = legacy_image_id
         self._own_dir = data_dir is None
         self.data_dir = os.path.abspath(data_dir or tempfile.mkdtemp(prefix="mimoe-fleet-"))
         self._fixed_port = base_port is not None
@@ -336,6 +341,8 @@ class SimFleet:
             if self.tls:
                 cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
             cmd += self.extra_args
+            if self.legacy_image_id:
+                cmd += ["--legacy-image-id", self.legacy_image_id]
             done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=self.timeout + 30,
                                   check=False)
             self.output = done.stdout + done.stderr

@@ -83,7 +83,7 @@ def test_summaries_current_and_legacy():
     mims = [{'id': 'api-hello-v1', 'name': 'hello-v1', 'image': 'hello-v1', 'imageId': 'api-hello-v1',
              'state': 'started', 'status': 'up', 'env': {'API_KEY': 'secret'}}]
     assert inv.summarize_mims(mims, images) == [{
-        'name': 'hello-v1', 'id': 'api-hello-v1', 'image': 'hello-v1', 'version': '1.2.0',
+        'name': 'hello-v1', 'id': 'api-hello-v1', 'image': 'hello-v1', 'version': '1.2.0', 'version_source': 'repo_tag',
         'digest': 'sha256:' + 'a' * 64, 'state': 'started', 'status': 'up'}]
     legacy_images = [{'id': 'sha256:' + 'b' * 64, 'name': 'hello-v1', 'repoDigests': ['hello-v1@sha256:' + 'b' * 64]}]
     legacy_mims = [{'id': 'api-hello-v1', 'name': 'hello-v1', 'image': 'other', 'imageId': 'sha256:' + 'b' * 64,
@@ -91,6 +91,22 @@ def test_summaries_current_and_legacy():
     assert inv.summarize_mims(legacy_mims, legacy_images)[0]['digest'] == 'sha256:' + 'b' * 64
     assert inv.summarize_mims(legacy_mims, legacy_images)[0]['version'] is None
     assert inv.summarize_images(legacy_images)[0]['version'] is None
+
+
+def test_summaries_reject_malformed_digests_and_read_release_markers():
+    """A node-reported digest is only ever sha256 + 64 hex (never a path); an opaque legacy id gets its version from
+    the release marker kept on the node."""
+    from ansible_collections.mimoe.edge.plugins.module_utils._markers import RELEASE_KEY, encode_release
+    evil = [{'id': 'sha256:../../x', 'name': 'x', 'digest': 'sha256:../../etc', 'repoDigests': [['x@sha256:/tmp']]}]
+    assert inv.summarize_images(evil)[0]['digest'] is None
+    assert inv.summarize_mims([{'name': 'x', 'image': 'x'}], evil)[0]['digest'] is None
+    opaque = [{'id': 'example-v1', 'name': 'example-v1'}]
+    marked = [{'name': 'example-v1', 'image': 'example-v1', 'imageId': 'example-v1',
+               'env': {'API_KEY': 'secret', RELEASE_KEY: encode_release({'image': 'example-v1', 'version': '1.1.0'})}}]
+    summary = inv.summarize_mims(marked, opaque)[0]
+    assert (summary['version'], summary['version_source']) == ('1.1.0', 'release_marker')
+    assert 'secret' not in repr(summary) and 'env' not in summary
+    assert inv.summarize_images(opaque, marked)[0]['version'] == '1.1.0'
 
 
 # ---------------------------------------------------------------- reading nodes

@@ -126,3 +126,63 @@ def test_url_requires_name_and_digest_compare(node, run_module):
     assert same['changed'] is False
     other = run_module(mcm_image, node, dict(url='http://files/hello-v1.tar', name='hello-v1', digest='sha256:' + 'e' * 64))
     assert other['failed'] is True and 'not sha256:eeee' in other['msg']
+
+
+@pytest.mark.parametrize('style', ['archive', 'config', 'short', 'opaque'])
+def test_legacy_image_id_styles_rerun_is_unchanged(run_module, v1, v2, style):
+    """Issue 13: a legacy node that shows the Docker image id (full or short) or an opaque id; the re-run of an
+    unchanged archive must not try to replace the image its mim uses ("Cannot replace the image ...")."""
+    from fake_mcm import FakeNode
+    node = FakeNode(api='legacy', legacy_image_id=style)
+    assert run_module(mcm_image, node, dict(src=v1))['changed'] is True
+    node.add_mim('hello-v1', 'hello-v1', {})
+    again = run_module(mcm_image, node, dict(src=v1))
+    assert again.get('failed') is not True, again
+    assert again['changed'] is False and write_kinds(node) == ['upload']
+    assert again['identity'] == {'verified': style != 'opaque',
+                                 'compared_by': {'archive': 'digest', 'config': 'digest', 'short': 'short image id',
+                                                 'opaque': 'RepoTag hello-v1:1.0.0 (the node reports no digest)'
+                                                 }[style]}
+    # Other content is still told apart, in every style: the image is in use, so the module refuses.
+    other = run_module(mcm_image, node, dict(src=v2))
+    assert other['failed'] is True and 'Cannot replace the image hello-v1: the mims hello-v1 use it' in other['msg']
+
+
+def test_opaque_id_with_release_marker_proves_content(run_module, v1, v2, tmp_path):
+    """An opaque id: the release marker in the env of the image's mims decides, never a controller file."""
+    from fake_mcm import FakeNode
+    from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import archive_identity
+    from ansible_collections.mimoe.edge.plugins.module_utils._markers import RELEASE_KEY, encode_release
+    node = FakeNode(api='current', legacy_image_id='opaque')
+    run_module(mcm_image, node, dict(src=v1))
+    ident = archive_identity(v1)
+    node.images[0]['digest'] = None  # a node that reports no digest at all
+    node.add_mim('hello-v1', 'hello-v1', {RELEASE_KEY: encode_release(dict(image='hello-v1', version='1.0.0',
+                                                                           digest=ident['digest']))})
+    same = run_module(mcm_image, node, dict(src=v1))
+    assert same['changed'] is False and same['identity'] == {'verified': True, 'compared_by': 'release marker'}
+    # Same RepoTag, other content (a rebuilt 1.0.0): the marker tells it apart; force redeploys with a new marker.
+    rebuilt = build_tar(str(tmp_path / 'rebuilt.tar'), name='hello-v1', version='1.0.0', index_js=b'// other\n')
+    forced = run_module(mcm_image, node, dict(src=rebuilt, force=True))
+    assert forced['changed'] is True and forced['redeployed'] == ['hello-v1']
+    deployed_env = [w for w in node.writes if w[0] == 'deploy'][-1][2]['env']
+    assert archive_identity(rebuilt)['digest'] in deployed_env[RELEASE_KEY]
+
+
+def test_unknown_content_is_kept_when_in_use_and_replaced_when_not(run_module, v1, v2, monkeypatch):
+    """Opaque id, no digest, no RepoTag, no marker: never replace an image in use on a guess (warning)."""
+    from ansible.module_utils.basic import AnsibleModule
+    from fake_mcm import FakeNode
+    warned = []
+    # Recorded at the source: how warnings reach the result depends on what else the test process imported.
+    monkeypatch.setattr(AnsibleModule, 'warn', lambda self, msg, *a, **k: warned.append(msg))
+    node = FakeNode(api='legacy', legacy_image_id='opaque')
+    run_module(mcm_image, node, dict(src=v1))
+    node.images[0]['repoTags'] = []
+    node.add_mim('hello-v1', 'hello-v1', {})
+    kept = run_module(mcm_image, node, dict(src=v2))
+    assert kept['changed'] is False and kept['identity']['verified'] is False
+    assert any('unverified' in w and 'remove the mims hello-v1, then the image first' in w for w in warned), warned
+    node.mims = []
+    replaced = run_module(mcm_image, node, dict(src=v2))
+    assert replaced['changed'] is True and write_kinds(node)[-2:] == ['delete_image', 'upload']

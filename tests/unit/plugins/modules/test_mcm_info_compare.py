@@ -83,3 +83,22 @@ def test_bad_spec_names_the_field(node, run_module, tmp_path):
                                                    secret_env={'GREETING': SECRET}))
     assert result['failed'] and 'compare_mim.env and compare_mim.secret_env both set GREETING' in result['msg']
     assert SECRET not in result['_raw']
+
+
+def test_info_returns_normalised_image_and_spec_env(node, run_module, tmp_path):
+    """Issue 14 item 6: digest, version, repo_tag per image and the spec-form env per mim, computed once in Python."""
+    from ansible_collections.mimoe.edge.plugins.module_utils._markers import RELEASE_KEY, encode_release
+    node.add_image('hello-v1', 'sha265:' + 'A' * 64)
+    node.add_image('evil-v1', 'sha256:../../x')
+    node.add_mim('hello-v1', 'hello-v1', dict(ENV, API_KEY=SECRET,
+                                              **{RELEASE_KEY: encode_release(dict(image='hello-v1', version='1.0.0'))}))
+    result = run_module(mcm_info, node, {})
+    hello, evil = result['images']
+    assert (hello['digest'], hello['version'], hello['repo_tag']) == ('sha256:' + 'a' * 64, '1.0.0', 'hello-v1:1.0.0')
+    assert evil['digest'] is None  # never a path component
+    mim = result['mims'][0]
+    # No /api prefix, no node-filled "false" flags, no marker; the execution time is kept (a node default cannot
+    # be told from a value the user set, and keeping it redeploys the same).
+    assert mim['spec_env'] == dict(ENV, API_KEY=SECRET, **{'MCM.MAX_EXECUTION_TIME_SEC': '30'})
+    assert mim['release'] == {'image': 'hello-v1', 'version': '1.0.0'}
+    assert mim['env']['MCM.BASE_API_PATH'] == '/api/hello/v1'  # the node's own view is unchanged
