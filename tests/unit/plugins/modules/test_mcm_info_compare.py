@@ -83,3 +83,20 @@ def test_bad_spec_names_the_field(node, run_module, tmp_path):
                                                    secret_env={'GREETING': SECRET}))
     assert result['failed'] and 'compare_mim.env and compare_mim.secret_env both set GREETING' in result['msg']
     assert SECRET not in result['_raw']
+
+
+def test_listing_masks_the_values_the_node_marks_as_secret(node, run_module, tmp_path):
+    node.add_image('hello-v1', 'sha256:' + 'a' * 64)
+    run_module(mcm_mim, node, dict(name='hello-v1', image='hello-v1', env=ENV, secret_env={'API_KEY': SECRET}))
+    listed = run_module(mcm_info, node, {})  # a fresh controller: no spec, only the node's marker
+    env = listed['mims'][0]['env']
+    assert env['API_KEY'] == '********' and env['GREETING'] == 'hello' and env['MIMOE_SECRET_KEYS'] == 'API_KEY'
+    assert SECRET not in listed['_raw']
+    shown = run_module(mcm_info, node, dict(unmask_secret_env=True))
+    assert shown['mims'][0]['env']['API_KEY'] == SECRET  # for a no_log rollback task only
+
+
+def test_listing_masks_the_compared_secret_keys_on_an_unmarked_node(node, run_module, tmp_path):
+    deployed(node)  # deployed before the marker existed
+    result = info(run_module, node, tmp_path, spec())
+    assert result['mims'][0]['env']['API_KEY'] == '********' and SECRET not in result['_raw']
