@@ -179,9 +179,31 @@ class ImageManager(object):
         result['image'] = image
         result['digest'] = image_digest(image)
         if digest and not same_digest(result['digest'], digest):
-            raise MCMError('The image fetched from %s has the digest %s, not %s' % (url, result['digest'], digest),
-                           hint='check the url and the digest')
+            self._reject_pulled(image, url, digest, previous=result['before'].get('digest'))
         return result
+
+    def _reject_pulled(self, image, url, digest, previous):
+        """A digest-pinned pull brought other content: remove it (a later mcm_mim must not run it), then fail.
+
+        The node names an image after its archive, so the pull replaced any previous image of that name; the
+        node cannot hand that one back, so the message says how to restore it.
+        """
+        got = image_digest(image)
+        try:
+            self.client.delete_image(image.get('id') or image.get('name'), image.get('name'), [])
+            self.mcm.actions.append('removed the rejected image %s (%s)' % (image.get('name'), got))
+            left = 'the rejected image was removed'
+        except MCMError as exc:
+            left = 'removing the rejected image failed (%s): remove it with mimoe.edge.mcm_image state=absent' % exc
+        if previous:
+            left += ('; the previous image %s (%s) was replaced before the check and is not on the node any more: '
+                     'upload it again (src or catalog)' % (image.get('name'), previous))
+        else:
+            left += '; the node has no image %s, as before' % image.get('name')
+        error = MCMError('The image fetched from %s has the digest %s, not %s: %s'
+                         % (url, got, digest, left), hint='check the url and the digest')
+        error.changed = bool(previous)
+        raise error
 
     def absent(self, name, force=False):
         image = self.client.find_image(name)

@@ -126,3 +126,21 @@ def test_url_requires_name_and_digest_compare(node, run_module):
     assert same['changed'] is False
     other = run_module(mcm_image, node, dict(url='http://files/hello-v1.tar', name='hello-v1', digest='sha256:' + 'e' * 64))
     assert other['failed'] is True and 'not sha256:eeee' in other['msg']
+
+
+def test_url_with_other_content_leaves_no_image_behind(node, run_module):
+    result = run_module(mcm_image, node, dict(url='http://files/hello-v1.tar', name='hello-v1',
+                                              digest='sha256:' + 'e' * 64))
+    assert result['failed'] is True and result['changed'] is False
+    assert 'the rejected image was removed; the node has no image hello-v1, as before' in result['msg']
+    assert node.images == [] and write_kinds(node) == ['pull', 'delete_image']
+    assert result['actions'][-1].startswith('removed the rejected image hello-v1')
+
+
+def test_url_with_other_content_replacing_an_image_says_what_it_did(node, run_module):
+    node.add_image('hello-v1', 'sha256:' + 'a' * 64)
+    result = run_module(mcm_image, node, dict(url='http://files/hello-v1.tar', name='hello-v1',
+                                              digest='sha256:' + 'e' * 64))
+    assert result['failed'] is True and result['changed'] is True
+    assert 'upload it again' in result['msg'] and 'sha256:' + 'a' * 64 in result['msg']
+    assert node.images == []  # the rejected content is not left for a later mcm_mim to run
