@@ -112,8 +112,7 @@ class CompositionManager(object):
 
         missing_images = sorted(set(d.image for d in members if mgr.find_image(d.image) is None))
         if missing_images:
-            message = ('The images %s are not on the node; upload them first with mimoe.edge.mcm_image'
-                       % ', '.join(missing_images))
+            message = mgr.missing_images_message(missing_images)
             if not self.mcm.check_mode:
                 raise MCMError(message, status=None, hint='no mim was changed')
             self.mcm.module.warn(message + ' (check mode: assuming an earlier task uploads them)')

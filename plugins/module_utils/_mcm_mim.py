@@ -415,6 +415,29 @@ class MimManager(object):
                 return image
         return None
 
+    def missing_images_message(self, names):
+        """Why ``names`` are not found, naming the client they are under when that is the token's own client.
+
+        Every MCM call is scoped to a client ID; images uploaded under another one are invisible. With
+        ``client_id`` set, one more read without it tells whether the images are under the token's own client.
+        """
+        names = sorted(names)
+        what = 'The image %s is' % names[0] if len(names) == 1 else 'The images %s are' % ', '.join(names)
+        message = '%s not on the node for client %s' % (what, self.mcm.client_id)
+        if self.mcm.params.get('client_id'):
+            try:
+                other = self.mcm.client_as(None)
+                found = [n for n in names if any(image_matches(i, n) for i in other.list_images())]
+            except MCMError:
+                found = []
+            if found:
+                return ('%s; %s %s there under the token\'s own client (client_id unset, %s for an API key), not '
+                        'under client_id %s: remove client_id (or set it to that client), or upload %s under %s'
+                        % (message, ', '.join(found), 'is' if len(found) == 1 else 'are', 'api',
+                           self.mcm.client_id, 'it' if len(found) == 1 else 'them', self.mcm.client_id))
+        return ('%s; upload %s first with mimoe.edge.mcm_image (with the same client_id: every MCM call is scoped '
+                'to one client)' % (message, 'it' if len(names) == 1 else 'them'))
+
     def store_key(self, name):
         return self.store.key(self.client.base_url, self.mcm.client_id, name)
 

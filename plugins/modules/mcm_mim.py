@@ -358,8 +358,7 @@ def run(mcm, desired, state):
         cmp = Comparison()
     else:
         if mgr.find_image(desired.image) is None:
-            message = ('The image %s is not on the node; upload it first with mimoe.edge.mcm_image'
-                       % desired.image)
+            message = mgr.missing_images_message([desired.image])
             if not mcm.check_mode:
                 mcm.fail(message)
             mcm.module.warn(message + ' (check mode: assuming an earlier task uploads it)')

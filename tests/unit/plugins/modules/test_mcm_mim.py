@@ -280,3 +280,21 @@ def test_is_running_needs_state_and_status():
     assert is_running({'state': 'started', 'status': 'up'}) and is_running({'state': 'running'})
     assert not is_running({'state': 'stopped', 'status': 'crashed'})
     assert not is_running({'state': 'started', 'status': 'crashed'})
+
+
+def test_wrong_client_id_names_the_client_the_image_is_under(monkeypatch, capsys):
+    import pytest
+    from ansible.module_utils.testing import patch_module_args
+    from ansible_collections.mimoe.edge.plugins.module_utils import _mcm_module
+    from fake_mcm import FakeNode
+    shop, own = FakeNode(client_id='shop'), FakeNode()
+    own.add_image('cart-v1', DIGEST)  # uploaded without client_id: under the token's own client
+    monkeypatch.setattr(_mcm_module, 'MCMClient', lambda **kw: shop if kw['client_id'] == 'shop' else own)
+    with patch_module_args(dict(mcm_url=own.base_url, mcm_token=TOKEN, client_id='shop', name='cart-v1',
+                                image='cart-v1', fingerprint_file='/nonexistent/fp.json')):
+        with pytest.raises(SystemExit):
+            mcm_mim.main()
+    result = json.loads(capsys.readouterr().out)
+    assert result['failed'] is True and shop.writes == [] and own.writes == []
+    assert "cart-v1 is there under the token's own client" in result['msg'], result['msg']
+    assert 'not under client_id shop' in result['msg']
