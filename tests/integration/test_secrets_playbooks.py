@@ -225,7 +225,7 @@ def test_no_secret_in_any_output_of_any_playbook(tmp_path):
             assert status == 401, (status, body)  # API_KEY from the secret env guards the mim
             status, body = http_json('GET', node.url + '/api/hello/v1/version',
                                      headers={'Authorization': 'Bearer ' + ENV_SECRET}, timeout=10)
-            assert status == 200 and body['version'] == '1.0.0', body
+            assert status == 200 and body['version'] == '2.0.0', body  # the last rollouts (key added, removed)
         with open(paths['report'] % 'rollout-v2-failed', encoding='utf-8') as fh:
             assert json.load(fh)['counts']['rolled_back'] == 1
         assert os.path.exists(os.path.join(paths['fleet_report'], 'report.json'))
