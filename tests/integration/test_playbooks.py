@@ -93,7 +93,7 @@ def test_report_with_the_awx_token_and_relative_paths(tmp_path):
     with SimFleet(1, api_key='Report-AWX-Key-77') as fleet:
         inventory = tmp_path / 'awx-inventory.yml'
         inventory.write_text(json.dumps({'mimoe_nodes': {'hosts': {
-            'edge1': {'mcm_url': fleet.nodes[0].url}}}}))
+            'edge1': {'mcm_url': fleet.nodes[0].url, 'ansible_connection': 'local'}}}}))
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR='1',
                    MCM_TOKEN='Report-AWX-Key-77', ANSIBLE_LOCAL_TEMP=os.path.join(str(work), 'tmp'))
         env.pop('MCM_URL', None)
