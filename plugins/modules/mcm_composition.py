@@ -66,7 +66,7 @@ options:
       - On the legacy API generation the previous spec of a replaced member cannot be read back (no env), so such
         a member stays removed; the failure message lists what was and was not restored.
       - Pruning happens only after every member deployed, so a failed run never prunes.
-      - With V(false) (the default) a failed run still never leaves a previously working member removed: every
+      - With V(false) (the default) a failed run still never leaves a previously working member removed; every
         member that existed before and is not running and healthy after the failure gets its previous spec back
         (current API generation); members that updated fine keep the new spec. RV(rolled_back) lists what was
         restored. The legacy generation cannot read a previous spec back (no env), so there the failure message

@@ -83,9 +83,9 @@ options:
 notes:
   - On the current API generation, C(env) in RV(mims) holds the env the mim was deployed with. The values of keys
     deployed through C(secret_env) (M(mimoe.edge.mcm_mim), M(mimoe.edge.mcm_composition)) are shown as
-    C(********): the node keeps their names in the reserved env key C(MIMOE_SECRET_KEYS). The keys of
+    C(********); the node keeps their names in the reserved env key C(MIMOE_SECRET_KEYS). The keys of
     O(compare_mim.secret_env) are masked too. A mim deployed before that marker existed, or by other tools,
-    has no marker: its env is shown as the node stores it.
+    has no marker, and its env is shown as the node stores it.
 seealso:
   - module: mimoe.edge.mcm_mim
   - module: mimoe.edge.mcm_image

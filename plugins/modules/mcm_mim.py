@@ -82,10 +82,10 @@ options:
   state:
     description:
       - V(present) deploys the mim with this spec if it is missing or different.
-      - V(started) is V(present), and also brings back a mim that is stopped or crashed (its C(status) tells,
-        e.g. C({"state": "stopped", "status": "crashed"})): the legacy generation starts it, the current generation,
-        which has no start call, redeploys it.
-      - With O(wait=true), a deploy or start succeeds only once the mim is running and healthy: C(state)
+      - V(started) is V(present), and also brings back a mim that is stopped or crashed (C(state) V(stopped) with
+        C(status) V(crashed), for example). The legacy generation starts it; the current generation, which has no
+        start call, redeploys it.
+      - With O(wait=true), a deploy or start succeeds only once the mim is running and healthy, that is C(state)
         V(started) (or V(running)) and a C(status) that is not a failure (V(crashed), V(error), V(down)...).
       - V(stopped) stops the mim (legacy generation, C(PUT /containers/{id} {"action":"stop"})).
         The current generation has no stop call, so V(stopped) fails there with an explanation rather than
