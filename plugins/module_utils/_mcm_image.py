@@ -22,8 +22,6 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
     Desired,
     MimManager,
-    env_as_dict,
-    node_spec_env,
 )
 
 
@@ -82,12 +80,8 @@ class ImageManager(object):
 
     def _snapshot(self, users):
         """Specs to redeploy the ``users`` as they are (current generation: env is read back)."""
-        specs = []
-        for mim in users:
-            client_id = mim.get('clientId') or self.mcm.client_id
-            specs.append(Desired(mim.get('name'), mim.get('image'),
-                                 node_spec_env(env_as_dict(mim.get('env')) or {}, client_id)))
-        return specs
+        # from_node keeps the secret key marker (MIMOE_SECRET_KEYS) of each mim.
+        return [Desired.from_node(mim, self.mcm.client_id) for mim in users]
 
     def remove(self, image, users):
         """Remove the ``users`` (if any), then the image."""

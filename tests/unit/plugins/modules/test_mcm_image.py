@@ -144,3 +144,11 @@ def test_url_with_other_content_replacing_an_image_says_what_it_did(node, run_mo
     assert result['failed'] is True and result['changed'] is True
     assert 'upload it again' in result['msg'] and 'sha256:' + 'a' * 64 in result['msg']
     assert node.images == []  # the rejected content is not left for a later mcm_mim to run
+
+
+def test_force_redeploy_keeps_the_secret_key_marker(node, run_module, v1, v2):
+    run_module(mcm_image, node, dict(src=v1))
+    node.add_mim('hello-v1', 'hello-v1', {'MCM.BASE_API_PATH': '/hello/v1', 'K': 'v', 'MIMOE_SECRET_KEYS': 'K'})
+    result = run_module(mcm_image, node, dict(src=v2, force=True, wait=False))
+    assert result['changed'] is True
+    assert node.writes[-1][2]['env']['MIMOE_SECRET_KEYS'] == 'K'  # still masked by mcm_info afterwards
