@@ -16,10 +16,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.mimoe.edge.plugins.module_utils._markers import COMPOSITION_KEY as RESERVED_COMPOSITION_KEY
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
     MIM_SPEC_SCHEMA,
-    RESERVED_COMPOSITION_KEY,
     Desired,
     MimManager,
     SpecError,

@@ -32,7 +32,6 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     image_matches,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._markers import (
-    COMPOSITION_KEY as RESERVED_COMPOSITION_KEY,
     RESERVED_KEYS,
     SECRET_KEYS_KEY,
     decode_secret_keys,
