@@ -16,17 +16,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.mimoe.edge.plugins.module_utils._markers import COMPOSITION_KEY as RESERVED_COMPOSITION_KEY
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
     MIM_SPEC_SCHEMA,
-    RESERVED_COMPOSITION_KEY,
     Desired,
     MimManager,
     SpecError,
     env_as_dict,
+    is_running,
     mask_mim,
     merge_env,
-    node_spec_env,
     validate,
 )
 
@@ -57,16 +57,12 @@ def parse_members(name, mims):
             errors.append('%sname: %s is listed twice (also mims[%d])' % (where, item['name'], seen[item['name']]))
             continue
         seen[item['name']] = index
-        for field in ('env', 'secret_env'):
-            if RESERVED_COMPOSITION_KEY in (item.get(field) or {}):
-                errors.append('%s%s.%s: this key is reserved, the module sets it to the composition name; remove it'
-                              % (where, field, RESERVED_COMPOSITION_KEY))
         try:
             env, secret_keys = merge_env(item.get('env'), item.get('secret_env'), where)
         except SpecError as exc:
             errors.append(str(exc))
             continue
-        env[RESERVED_COMPOSITION_KEY] = name
+        env[RESERVED_COMPOSITION_KEY] = name  # after merge_env, which rejects reserved keys from the user
         members.append(Desired(item['name'], item['image'], env, secret_keys))
     if errors:
         raise SpecError('; '.join(errors))
@@ -116,8 +112,7 @@ class CompositionManager(object):
 
         missing_images = sorted(set(d.image for d in members if mgr.find_image(d.image) is None))
         if missing_images:
-            message = ('The images %s are not on the node; upload them first with mimoe.edge.mcm_image'
-                       % ', '.join(missing_images))
+            message = mgr.missing_images_message(missing_images)
             if not self.mcm.check_mode:
                 raise MCMError(message, status=None, hint='no mim was changed')
             self.mcm.module.warn(message + ' (check mode: assuming an earlier task uploads them)')
@@ -163,7 +158,13 @@ class CompositionManager(object):
                     result['rolled_back'] = self._rollback(changes)
                     exc.message = '%s. atomic=true: rolled back %s' % (
                         exc.message.rstrip('.'), '; '.join(result['rolled_back']) or 'nothing')
-                    exc.rolled_back = result['rolled_back']
+                else:
+                    # Never leave a previously working member removed or broken: the members whose update
+                    # failed get their previous spec back; those that updated fine keep the new one.
+                    result['rolled_back'] = self._rollback(changes, failed_only=True)
+                    exc.message = '%s. Restored the members whose update failed: %s' % (
+                        exc.message.rstrip('.'), '; '.join(result['rolled_back']) or 'none needed')
+                exc.rolled_back = result['rolled_back']
                 raise
         for mim in prune_list:
             mgr.remove(mim)
@@ -200,26 +201,33 @@ class CompositionManager(object):
                 mim = mgr.find_mim(desired.name, refresh=True)
             mgr.record(desired, mim)
 
-    def _rollback(self, changes):
-        """Undo this run: remove the members it deployed, redeploy the previous spec where there was one."""
+    def _rollback(self, changes, failed_only=False):
+        """Undo this run: remove the members it deployed, redeploy the previous spec where there was one.
+
+        With ``failed_only``, only the members that are not running and healthy now are undone, and only those
+        that existed before (a new member that failed stays as it is, for its log).
+        """
         mgr = self.mims
         notes = []
         on_node = dict((m.get('name'), m) for m in mgr.mims(refresh=True))
         for desired, existing in changes:
+            if failed_only and (existing is None or is_running(on_node.get(desired.name))):
+                continue
+            if failed_only and (self.client.legacy or env_as_dict(existing.get('env')) is None):
+                notes.append('could not restore the previous %s: the legacy API does not return its env'
+                             % desired.name)
+                continue
             try:
                 if desired.name in on_node:
                     mgr.remove(on_node[desired.name])
                     notes.append('removed %s' % desired.name)
                 if existing is None:
                     continue
-                env = env_as_dict(existing.get('env'))
-                if self.client.legacy or env is None:
+                if self.client.legacy or env_as_dict(existing.get('env')) is None:
                     notes.append('could not restore the previous %s: the legacy API does not return its env'
                                  % desired.name)
                     continue
-                previous = Desired(existing.get('name'), existing.get('image'),
-                                   node_spec_env(env, existing.get('clientId') or self.mcm.client_id))
-                mgr.deploy(previous)
+                mgr.deploy(Desired.from_node(existing, self.mcm.client_id))
                 notes.append('restored the previous %s' % desired.name)
             except MCMError as exc:
                 notes.append('rolling back %s failed: %s' % (desired.name, exc))

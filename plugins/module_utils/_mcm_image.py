@@ -31,8 +31,6 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
     Desired,
     MimManager,
-    env_as_dict,
-    node_spec_env,
 )
 
 
@@ -95,13 +93,14 @@ class ImageManager(object):
                 status=409, hint='remove the mims, replace the image, then deploy them again with mimoe.edge.mcm_mim')
 
     def _snapshot(self, users, info=None):
-        """Specs to redeploy the ``users`` as they are (current generation: env is read back), their release marker
-        updated to the archive ``info`` they will run from."""
+        """Specs to redeploy the ``users`` as they are (current generation: env is read back), their secret key
+        marker kept and their release marker updated to the archive ``info`` they will run from."""
         specs = []
         for mim in users:
-            client_id = mim.get('clientId') or self.mcm.client_id
-            env = node_spec_env(env_as_dict(mim.get('env')) or {}, client_id)
-            specs.append(Desired(mim.get('name'), mim.get('image'), refreshed_release(env, info) if info else env))
+            desired = Desired.from_node(mim, self.mcm.client_id)
+            if info:
+                desired.env = refreshed_release(desired.env, info)
+            specs.append(desired)
         return specs
 
     def remove(self, image, users):
@@ -207,9 +206,31 @@ class ImageManager(object):
         result['image'] = image
         result['digest'] = image_digest(image)
         if digest and not same_digest(result['digest'], digest):
-            raise MCMError('The image fetched from %s has the digest %s, not %s' % (url, result['digest'], digest),
-                           hint='check the url and the digest')
+            self._reject_pulled(image, url, digest, previous=result['before'].get('digest'))
         return result
+
+    def _reject_pulled(self, image, url, digest, previous):
+        """A digest-pinned pull brought other content: remove it (a later mcm_mim must not run it), then fail.
+
+        The node names an image after its archive, so the pull replaced any previous image of that name; the
+        node cannot hand that one back, so the message says how to restore it.
+        """
+        got = image_digest(image)
+        try:
+            self.client.delete_image(image.get('id') or image.get('name'), image.get('name'), [])
+            self.mcm.actions.append('removed the rejected image %s (%s)' % (image.get('name'), got))
+            left = 'the rejected image was removed'
+        except MCMError as exc:
+            left = 'removing the rejected image failed (%s): remove it with mimoe.edge.mcm_image state=absent' % exc
+        if previous:
+            left += ('; the previous image %s (%s) was replaced before the check and is not on the node any more: '
+                     'upload it again (src or catalog)' % (image.get('name'), previous))
+        else:
+            left += '; the node has no image %s, as before' % image.get('name')
+        error = MCMError('The image fetched from %s has the digest %s, not %s: %s'
+                         % (url, got, digest, left), hint='check the url and the digest')
+        error.changed = bool(previous)
+        raise error
 
     def absent(self, name, force=False):
         image = self.client.find_image(name)

@@ -35,11 +35,17 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
 from ansible_collections.mimoe.edge.plugins.module_utils._markers import (  # pylint: disable=unused-import
     COMPOSITION_KEY as RESERVED_COMPOSITION_KEY,
     RESERVED_KEYS,
+    SECRET_KEYS_KEY,
+    decode_secret_keys,
+    encode_secret_keys,
 )
 
 BASE_API_PATH = 'MCM.BASE_API_PATH'
 MAX_EXECUTION_TIME = 'MCM.MAX_EXECUTION_TIME_SEC'
 RUNNING_STATES = ('started', 'running')
+# A ``status`` that says the process is not serving, whatever ``state`` says (current API: a crashed mim reads
+# ``{"state": "stopped", "status": "crashed"}``; a mim may also read ``started`` while its status is bad).
+UNHEALTHY_STATUSES = ('crashed', 'error', 'down', 'failed', 'exited', 'dead', 'unhealthy')
 LEGACY_ENV_UNKNOWN = '(not readable: the legacy API does not return env)'
 
 _ENV_SCHEMA = {'type': 'object', 'additionalProperties': {'type': 'string'}}
@@ -127,15 +133,27 @@ def spec_from_start_json(payload, source):
 
 
 def merge_env(env, secret_env, where=''):
-    """env + secret_env (a key in both is an error); returns (merged, secret_keys)."""
+    """env + secret_env (a key in both is an error); returns (merged, secret_keys).
+
+    The reserved keys (:mod:`._markers`) may not be set, with one exception: ``MIMOE_SECRET_KEYS`` in ``env``
+    (an env read back from a node, e.g. to redeploy a previous version) marks the keys it lists as secret and is
+    dropped, so such an env redeploys with its secrets still masked and still marked.
+    """
     env = dict(env or {})
     secret_env = dict(secret_env or {})
+    reserved = ['%ssecret_env.%s' % (where, key) for key in sorted(set(secret_env) & set(RESERVED_KEYS))]
+    reserved += ['%senv.%s' % (where, key) for key in sorted(set(env) & set(RESERVED_KEYS)) if key != SECRET_KEYS_KEY]
+    if reserved:
+        raise SpecError('; '.join('%s: this key is reserved, the collection sets it itself; remove it' % key
+                                  for key in reserved))
+    marked = decode_secret_keys(env) & set(env)
+    env.pop(SECRET_KEYS_KEY, None)
     both = sorted(set(env) & set(secret_env))
     if both:
         raise SpecError('%senv and %ssecret_env both set %s; set each key in only one of them'
                         % (where, where, ', '.join(both)))
     env.update(secret_env)
-    return env, set(secret_env)
+    return env, set(secret_env) | marked
 
 
 def env_as_dict(env):
@@ -231,20 +249,52 @@ def env_changes(desired, node_env, client_id, name=None):
     return changes
 
 
-def mask_env(env, secret_keys):
+def secret_names(env, secret_keys=None):
+    """The env keys whose values are secret: ``secret_keys`` plus those the env's own ``MIMOE_SECRET_KEYS`` lists."""
+    return set(secret_keys or ()) | decode_secret_keys(env)
+
+
+def mask_env(env, secret_keys=None):
+    """``env`` with the values of secret keys (``secret_keys`` and the env's own marker) shown as ``********``.
+
+    The one place that decides what is masked in an env; the modules, mcm_info and the rollout use it.
+    """
     if env is None:
         return None
-    return dict((k, MASK if k in secret_keys else v) for k, v in env.items())
+    names = secret_names(env, secret_keys)
+    return dict((k, MASK if k in names else v) for k, v in env.items())
 
 
-def mask_mim(mim, secret_keys):
-    """A node's mim with the values of secret env keys replaced by ``********``."""
+def masked_env_diff(changes, secret_keys=None):
+    """``{key: (on_node, desired)}`` (see :func:`env_changes`) as a masked ``(before, after)`` pair of dicts.
+
+    A key is masked when it is secret now (``secret_keys``) or was deployed as secret (the node's marker, to be
+    merged into ``secret_keys`` by the caller): a key removed from ``secret_env`` shows as removed, value masked.
+    """
+    names = set(secret_keys or ())
+    before, after = {}, {}
+    for key, (old, new) in changes.items():
+        secret = key in names
+        if old is not None:
+            before[key] = MASK if secret else old
+        if new is not None:
+            after[key] = (MASK + ' (changed)' if old is not None else MASK) if secret else new
+    return before, after
+
+
+def mask_mim(mim, secret_keys=None):
+    """A node's mim with the values of secret env keys (given, or marked on the node) replaced by ``********``."""
     if not isinstance(mim, dict):
         return mim
     result = dict(mim)
     env = env_as_dict(result.get('env'))
-    if env is not None and secret_keys:
-        result['env'] = mask_env(env, secret_keys)
+    if env is not None:
+        names = secret_names(env, secret_keys)
+        if names:
+            result['env'] = mask_env(env, names)
+            # mcm_info adds the spec form of the same env: the same keys are secret there.
+            if isinstance(result.get('spec_env'), dict):
+                result['spec_env'] = mask_env(result['spec_env'], names)
     return result
 
 
@@ -289,7 +339,19 @@ def image_replaced(mim, image):
 
 
 def is_running(mim):
-    return isinstance(mim, dict) and str(mim.get('state', '')).lower() in RUNNING_STATES
+    """Running AND healthy: ``state`` says started/running and ``status`` (when given) is not a failure."""
+    if not isinstance(mim, dict) or str(mim.get('state', '')).lower() not in RUNNING_STATES:
+        return False
+    return str(mim.get('status') or '').lower() not in UNHEALTHY_STATUSES
+
+
+def run_state(mim):
+    """``state/status`` as the node reports them, for messages (``stopped/crashed``)."""
+    if not isinstance(mim, dict):
+        return 'absent'
+    if mim.get('status'):
+        return '%s/%s' % (mim.get('state'), mim.get('status'))
+    return str(mim.get('state'))
 
 
 class Desired(object):
@@ -299,10 +361,24 @@ class Desired(object):
         self.name = name
         self.image = image
         self.env = dict(env or {})
-        self.secret_keys = set(secret_keys or ())
+        self.env.pop(SECRET_KEYS_KEY, None)
+        self.secret_keys = set(secret_keys or ()) & set(self.env)
+
+    @classmethod
+    def from_node(cls, mim, client_id):
+        """The spec that redeploys a node's mim as it is (current API: env readable), secrets still marked."""
+        env = node_spec_env(env_as_dict(mim.get('env')) or {}, mim.get('clientId') or client_id)
+        return cls(mim.get('name'), mim.get('image'), env, decode_secret_keys(env))
+
+    def node_env(self):
+        """The env to deploy: the user's env plus the ``MIMOE_SECRET_KEYS`` marker when some keys are secret."""
+        env = dict(self.env)
+        if self.secret_keys:
+            env[SECRET_KEYS_KEY] = encode_secret_keys(self.secret_keys)
+        return env
 
     def spec(self):
-        return dict(name=self.name, image=self.image, env=dict(self.env))
+        return dict(name=self.name, image=self.image, env=self.node_env())
 
     def masked(self):
         return dict(name=self.name, image=self.image, env=mask_env(self.env, self.secret_keys))
@@ -359,6 +435,29 @@ class MimManager(object):
                 return image
         return None
 
+    def missing_images_message(self, names):
+        """Why ``names`` are not found, naming the client they are under when that is the token's own client.
+
+        Every MCM call is scoped to a client ID; images uploaded under another one are invisible. With
+        ``client_id`` set, one more read without it tells whether the images are under the token's own client.
+        """
+        names = sorted(names)
+        what = 'The image %s is' % names[0] if len(names) == 1 else 'The images %s are' % ', '.join(names)
+        message = '%s not on the node for client %s' % (what, self.mcm.client_id)
+        if self.mcm.params.get('client_id'):
+            try:
+                other = self.mcm.client_as(None)
+                found = [n for n in names if any(image_matches(i, n) for i in other.list_images())]
+            except MCMError:
+                found = []
+            if found:
+                return ('%s; %s %s there under the token\'s own client (client_id unset, %s for an API key), not '
+                        'under client_id %s: remove client_id (or set it to that client), or upload %s under %s'
+                        % (message, ', '.join(found), 'is' if len(found) == 1 else 'are', 'api',
+                           self.mcm.client_id, 'it' if len(found) == 1 else 'them', self.mcm.client_id))
+        return ('%s; upload %s first with mimoe.edge.mcm_image (with the same client_id: every MCM call is scoped '
+                'to one client)' % (message, 'it' if len(names) == 1 else 'them'))
+
     def store_key(self, name):
         return self.store.key(self.client.base_url, self.mcm.client_id, name)
 
@@ -395,16 +494,18 @@ class MimManager(object):
                 cmp.before['env'] = LEGACY_ENV_UNKNOWN
                 cmp.after['env'] = mask_env(desired.env, desired.secret_keys)
         else:
-            changes = env_changes(desired.env, node_env, self.node_client_id(mim), desired.name)
+            changes = env_changes(desired.node_env(), node_env, self.node_client_id(mim), desired.name)
+            marker = changes.pop(SECRET_KEYS_KEY, None)
+            if marker is not None and marker[0] is not None:
+                # Which keys are secret changed: redeploy so the node's marker (what mcm_info masks) is right.
+                # A node deployed before the marker existed (marker[0] is None) is not redeployed for it alone:
+                # the marker comes with its next real change (or state=restarted); see docs/modules.md.
+                cmp.differ('the env keys deployed as secret differ')
+                cmp.before['secret_env_keys'] = sorted(decode_secret_keys(node_env))
+                cmp.after['secret_env_keys'] = sorted(desired.secret_keys)
             if changes:
                 cmp.differ('env differs in %s' % ', '.join(sorted(changes)))
-                before, after = {}, {}
-                for key, (old, new) in changes.items():
-                    secret = key in desired.secret_keys
-                    if old is not None:
-                        before[key] = MASK if secret else old
-                    if new is not None:
-                        after[key] = (MASK + ' (changed)' if old is not None else MASK) if secret else new
+                before, after = masked_env_diff(changes, secret_names(node_env, desired.secret_keys))
                 cmp.before['env'] = before
                 cmp.after['env'] = after
         return cmp
@@ -449,8 +550,8 @@ class MimManager(object):
                 if is_running(mim):
                     return mim
             if time.time() >= deadline:
-                raise WaitTimeout('the mim %s was not running after %s seconds (last state: %s)'
-                                  % (name, timeout, (last or {}).get('state', 'absent')), last)
+                raise WaitTimeout('the mim %s was not running and healthy after %s seconds (last state/status: %s)'
+                                  % (name, timeout, run_state(last)), last)
             time.sleep(sleep)
 
 

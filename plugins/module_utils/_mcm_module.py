@@ -117,11 +117,15 @@ class MCMModule(object):
         self.actions = []
         if not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        self.client = self.client_as(self.params['client_id'])
+
+    def client_as(self, client_id):
+        """A client of the same node and token scoped to another client ID (``None``: the token's own)."""
         try:
-            self.client = MCMClient(
+            return MCMClient(
                 url=self.params['mcm_url'],
                 token=self.params['mcm_token'],
-                client_id=self.params['client_id'],
+                client_id=client_id,
                 validate_certs=self.params['validate_certs'],
                 ca_path=self.params['ca_path'],
                 timeout=self.params['timeout'],

@@ -48,7 +48,9 @@ options:
         values are never shown).'
       - Validated with JSON Schema before anything is sent; an error names the entry and the field, for example
         C(mims[2].env.PORT) followed by C(8080 is not of type 'string').
-      - The env key C(MIMOE_COMPOSITION) is reserved.
+      - The env keys C(MIMOE_COMPOSITION), C(MIMOE_SECRET_KEYS) and C(MIMOE_RELEASE) are reserved. The names (never
+        the values) of C(secret_env) keys are kept on the node in C(MIMOE_SECRET_KEYS), like
+        M(mimoe.edge.mcm_mim) does.
     type: list
     elements: dict
     required: true
@@ -64,6 +66,11 @@ options:
       - On the legacy API generation the previous spec of a replaced member cannot be read back (no env), so such
         a member stays removed; the failure message lists what was and was not restored.
       - Pruning happens only after every member deployed, so a failed run never prunes.
+      - With V(false) (the default) a failed run still never leaves a previously working member removed; every
+        member that existed before and is not running and healthy after the failure gets its previous spec back
+        (current API generation); members that updated fine keep the new spec. RV(rolled_back) lists what was
+        restored. The legacy generation cannot read a previous spec back (no env), so there the failure message
+        says which member could not be restored.
     type: bool
     default: false
   wait:
@@ -164,8 +171,9 @@ actions:
   elements: str
   sample: ["removed mim cart-v1", "deployed composition members cart-v1"]
 rolled_back:
-  description: With O(atomic=true), what the rollback after a failure did.
-  returned: on failure with O(atomic=true)
+  description: What the rollback after a failure did (all members with O(atomic=true), else the members whose
+    update failed).
+  returned: on failure
   type: list
   elements: str
   sample: ["removed cart-v1", "restored the previous cart-v1"]

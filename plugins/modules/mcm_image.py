@@ -108,7 +108,9 @@ options:
   digest:
     description:
       - Expected C(sha256:) digest of the archive at O(url). When given, an image of that name with another digest
-        is replaced, and a download with another digest fails.
+        is replaced, and a download with another digest fails. The image the node fetched with another digest is
+        then removed (a later M(mimoe.edge.mcm_mim) must not run it) and the message says so; an image of that
+        name that was on the node before had to be replaced by the pull and must be uploaded again.
       - Only with O(url).
     type: str
   force:
@@ -377,7 +379,7 @@ def main():
                          % (params['name'], image_name_from_tag(params['name'])))
             result = manager.present_from_url(params['url'], params['name'], params['digest'])
     except MCMError as exc:
-        mcm.fail_mcm(exc)
+        mcm.fail_mcm(exc, changed=getattr(exc, 'changed', False))
     except OCIError as exc:
         mcm.fail(str(exc), error=exc.to_dict())
 

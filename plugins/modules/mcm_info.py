@@ -73,9 +73,19 @@ options:
       - If not set, the value of the E(MCM_FINGERPRINT_FILE) environment variable is used, then the default.
     type: path
     default: ~/.ansible/mimoe_edge/mcm_state.json
+  unmask_secret_env:
+    description:
+      - Return the values of secret env keys in clear in RV(mims) instead of C(********).
+      - For a task that must redeploy a mim as it is (a rollback) and has C(no_log=true); never needed to read a
+        fleet.
+    type: bool
+    default: false
 notes:
-  - On the current API generation, C(env) in RV(mims) holds every env value the mim was deployed with, including
-    secrets. Use C(no_log) on the task, or register and filter the result, when that matters.
+  - On the current API generation, C(env) in RV(mims) holds the env the mim was deployed with. The values of keys
+    deployed through C(secret_env) (M(mimoe.edge.mcm_mim), M(mimoe.edge.mcm_composition)) are shown as
+    C(********); the node keeps their names in the reserved env key C(MIMOE_SECRET_KEYS). The keys of
+    O(compare_mim.secret_env) are masked too. A mim deployed before that marker existed, or by other tools,
+    has no marker, and its env is shown as the node stores it.
 seealso:
   - module: mimoe.edge.mcm_mim
   - module: mimoe.edge.mcm_image
@@ -213,6 +223,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
     Desired,
     MimManager,
     SpecError,
+    mask_mim,
     merge_env,
     spec_env,
     validate,
@@ -242,8 +253,8 @@ def compare(mcm, spec, images, mims):
     manager = MimManager(mcm, FingerprintStore(mcm.params['fingerprint_file']))
     manager.use_listing(images, mims)
     comparison = manager.compare(desired, manager.find_mim(desired.name))
-    return dict(name=desired.name, equal=comparison.equal, reasons=comparison.reasons,
-                diff=dict(before=comparison.before, after=comparison.after))
+    return desired, dict(name=desired.name, equal=comparison.equal, reasons=comparison.reasons,
+                         diff=dict(before=comparison.before, after=comparison.after))
 
 
 def normalized_mim(mim, client_id):
@@ -267,6 +278,7 @@ def main():
             env=dict(type='dict', default={}),
             secret_env=dict(type='dict', default={}, no_log=True),
         )),
+        unmask_secret_env=dict(type='bool', default=False),
         fingerprint_file=dict(type='path', default=DEFAULT_STATE_FILE,
                               fallback=(env_fallback, ['MCM_FINGERPRINT_FILE'])),
     )
@@ -278,12 +290,13 @@ def main():
         mcm.module.fail_json(msg=missing_required_lib('jsonschema'), exception=JSONSCHEMA_IMPORT_ERROR)
     client = mcm.client
     result = dict(changed=False)
+    desired = None
     try:
         result['api_version'] = client.api_version
         images = client.list_images() if params['images'] or spec is not None else []
         mims = client.list_mims() if params['mims'] or spec is not None else []
         if spec is not None:
-            result['mim_comparison'] = compare(mcm, spec, images, mims)
+            desired, result['mim_comparison'] = compare(mcm, spec, images, mims)
     except MCMError as exc:
         mcm.fail_mcm(exc)
     except SpecError as exc:
@@ -296,6 +309,9 @@ def main():
     if names:
         images = [i for i in images if any(image_matches(i, n) for n in names)]
         mims = [m for m in mims if m.get('name') in names or m.get('id') in names]
+    if not params['unmask_secret_env']:
+        mims = [mask_mim(m, desired.secret_keys if desired is not None and m.get('name') == desired.name else None)
+                for m in mims]
     mcm.module.exit_json(images=images, mims=mims, **result)
 
 

@@ -60,6 +60,13 @@ options:
     description:
       - Environment values that are secrets, merged into O(env) (a key may not be in both).
       - Their values are never shown in the output, the diff or error messages (C(********)).
+      - The names (never the values) of these keys are kept on the node in the reserved env key
+        C(MIMOE_SECRET_KEYS), so that M(mimoe.edge.mcm_info), a later diff (a key removed from O(secret_env)
+        shows as removed, value masked) and a fresh controller still mask them. A mim deployed before this marker
+        existed is not redeployed just to add it; it gets the marker with its next change (or V(restarted)).
+      - The reserved keys C(MIMOE_SECRET_KEYS), C(MIMOE_COMPOSITION) and C(MIMOE_RELEASE) may not be set. As the one
+        exception, C(MIMOE_SECRET_KEYS) in O(env) (an env read back from a node) marks the keys it lists as
+        secret, so a node's env can be redeployed as is.
     type: dict
   start_file:
     description:
@@ -75,7 +82,11 @@ options:
   state:
     description:
       - V(present) deploys the mim with this spec if it is missing or different.
-      - V(started) is V(present), and on the legacy generation also starts a stopped mim.
+      - V(started) is V(present), and also brings back a mim that is stopped or crashed (C(state) V(stopped) with
+        C(status) V(crashed), for example). The legacy generation starts it; the current generation, which has no
+        start call, redeploys it.
+      - With O(wait=true), a deploy or start succeeds only once the mim is running and healthy, that is C(state)
+        V(started) (or V(running)) and a C(status) that is not a failure (V(crashed), V(error), V(down)...).
       - V(stopped) stops the mim (legacy generation, C(PUT /containers/{id} {"action":"stop"})).
         The current generation has no stop call, so V(stopped) fails there with an explanation rather than
         remove the mim; use V(absent) to remove it.
@@ -221,6 +232,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
     WaitTimeout,
     is_running,
     mask_mim,
+    run_state,
     merge_env,
     spec_from_start_json,
     validate,
@@ -346,16 +358,22 @@ def run(mcm, desired, state):
         cmp = Comparison()
     else:
         if mgr.find_image(desired.image) is None:
-            message = ('The image %s is not on the node; upload it first with mimoe.edge.mcm_image'
-                       % desired.image)
+            message = mgr.missing_images_message([desired.image])
             if not mcm.check_mode:
                 mcm.fail(message)
             mcm.module.warn(message + ' (check mode: assuming an earlier task uploads it)')
         cmp = mgr.compare(desired, mim)
 
-    redeploy = not cmp.equal or (state == 'restarted' and not client.legacy)
+    # The current API has no start call: a stopped or crashed mim is brought back by redeploying it.
+    revive = state == 'started' and not client.legacy and mim is not None and cmp.equal and not is_running(mim)
+    redeploy = not cmp.equal or (state == 'restarted' and not client.legacy) or revive
     result['reasons'].extend(cmp.reasons)
+    if revive:
+        result['reasons'].append('state=started and the mim is %s: redeploying it (the current API generation '
+                                 'has no start call)' % run_state(mim))
     diff = dict(before=cmp.before, after=cmp.after)
+    if revive:
+        diff = dict(before={'state': run_state(mim)}, after={'state': 'started'})
     wait = params['wait']
 
     if redeploy:
@@ -389,9 +407,9 @@ def run(mcm, desired, state):
             steps = [False]
         if steps:
             result['changed'] = True
-            result['reasons'].append('state=%s and the mim is %s' % (state, mim.get('state')))
+            result['reasons'].append('state=%s and the mim is %s' % (state, run_state(mim)))
             if state != 'restarted':
-                diff = dict(before={'state': mim.get('state')}, after={'state': 'started' if steps[-1] else 'stopped'})
+                diff = dict(before={'state': run_state(mim)}, after={'state': 'started' if steps[-1] else 'stopped'})
             if mcm.check_mode:
                 for step in steps:
                     mcm.actions.append('%s mim %s' % ('started' if step else 'stopped', desired.name))

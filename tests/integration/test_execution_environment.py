@@ -108,3 +108,45 @@ def test_ansible_builder_create_writes_a_build_context(tmp_path):
         sorted(req.name for req in read_requirements())
     bindep_lines = [line for line in bindep_out.read_text().splitlines() if line.strip()]
     assert [line.split()[0] for line in bindep_lines] == ['nodejs', 'npm']
+
+
+def test_ee_from_a_local_tarball_writes_a_build_context_with_it(tmp_path):
+    """extensions/awx/execution-environment-local.yml: the collection tarball built from this tree goes into the
+    build context and is installed by the galaxy stage (no Galaxy access)."""
+    ee_dir = tmp_path / 'awx'
+    ee_dir.mkdir()
+    definition = ee_dir / 'execution-environment-local.yml'
+    definition.write_text(open(os.path.join(ROOT, 'extensions', 'awx', 'execution-environment-local.yml'),
+                               encoding='utf-8').read())
+    collections = tmp_path / 'collections'
+    subprocess.run([os.path.join(ROOT, 'scripts', 'collection-tree.sh'), str(collections)], check=True,
+                   capture_output=True, timeout=120)
+    done = subprocess.run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'build', '--output-path', str(ee_dir),
+                           str(collections / 'ansible_collections' / 'mimoe' / 'edge')],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    tarballs = [name for name in os.listdir(ee_dir) if name.startswith('mimoe-edge-') and name.endswith('.tar.gz')]
+    assert len(tarballs) == 1
+    context = tmp_path / 'context'
+    done = subprocess.run([os.path.join(BIN, 'ansible-builder'), 'create', '-f', str(definition), '--context',
+                           str(context), '--output-filename', 'Containerfile'],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (context / '_build' / 'collections' / tarballs[0]).is_file()
+    containerfile = (context / 'Containerfile').read_text()
+    assert 'COPY _build/collections/ /build/collections/' in containerfile
+    assert 'mv "$1" /build/collections/mimoe-edge.tar.gz' in containerfile
+    assert 'ansible-galaxy collection install $ANSIBLE_GALAXY_CLI_COLLECTION_OPTS -r requirements.yml' in containerfile
+    with open(context / '_build' / 'requirements.yml', encoding='utf-8') as fh:
+        galaxy = yaml.safe_load(fh)
+    assert galaxy['collections'] == [{'name': '/build/collections/mimoe-edge.tar.gz', 'type': 'file'}]
+    # The install the galaxy stage runs, here on the renamed tarball.
+    renamed = tmp_path / 'mimoe-edge.tar.gz'
+    os.rename(ee_dir / tarballs[0], renamed)
+    done = subprocess.run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '--no-deps', '-p',
+                           str(tmp_path / 'installed'), str(renamed)], capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / 'installed' / 'ansible_collections' / 'mimoe' / 'edge' / 'MANIFEST.json').is_file()
+    stages = re.findall(r'^FROM (\S+) AS (\w+)$', containerfile, re.M)
+    assert [stage for dummy, stage in stages] == ['base', 'galaxy', 'builder', 'final']

@@ -284,14 +284,35 @@ def test_structure_matches_the_official_packager_and_both_deploy(built, tmp_path
                 assert answer.status_code == 200, answer.text
 
 
-def test_missing_lockfile_fails_before_npm(tmp_path):
+def test_missing_lockfile_fails_before_npm_when_asked(tmp_path):
     project = copy_example(tmp_path / "no-lock")
     (project / "package-lock.json").unlink()
-    fact, recap, output = run_role(tmp_path, project, expect_ok=False)
+    fact, recap, output = run_role(tmp_path, project, expect_ok=False, mim_build_without_lockfile="fail")
     assert recap["failed"] == 1 and fact is None
     assert "no package-lock.json (or npm-shrinkwrap.json) in %s" % project in output
     assert "npm ci installs exactly the versions of a lockfile" in output
     assert not (project / "node_modules").exists()
+    _fact, recap, output = run_role(tmp_path, project, expect_ok=False, mim_build_without_lockfile="maybe")
+    assert "mim_build_without_lockfile" in output and "install, fail" in output and "Traceback" not in output
+
+
+def test_missing_lockfile_installs_with_a_warning(tmp_path):
+    """mimik's public mim repositories have no lockfile: npm install --no-package-lock, a warning, no lockfile
+    written into the project. A wrapper stands for npm install (no registry in tests); the build is real."""
+    project = copy_example(tmp_path / "no-lock")
+    (project / "package-lock.json").unlink()
+    (project / "node_modules").symlink_to(EXAMPLE / "node_modules", target_is_directory=True)
+    calls = tmp_path / "npm-calls.txt"
+    wrapper = tmp_path / "npm"
+    wrapper.write_text('#!/bin/sh\necho "$@" >> %s\n[ "$1" = install ] && exit 0\nexec npm "$@"\n' % calls)
+    wrapper.chmod(0o755)
+    fact, recap, output = run_role(tmp_path, project, mim_build_npm=str(wrapper))
+    assert recap["failed"] == 0 and fact is not None
+    assert "this build is NOT reproducible" in output
+    assert calls.read_text().splitlines()[0] == "install --no-package-lock --no-audit --no-fund"
+    assert not (project / "package-lock.json").exists()
+    _fact, recap, _output = run_role(tmp_path, project, mim_build_npm=str(wrapper))
+    assert recap["changed"] == 0  # unchanged sources: no npm at all the second time
 
 
 def test_missing_package_json_fails_clearly(tmp_path):

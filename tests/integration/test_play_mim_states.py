@@ -49,3 +49,32 @@ def test_replace_image_states_and_removal(both, tmp_path):
         results = removal.host(host)
         assert [r['changed'] for r in results] == [True, False, True, False, False]
         assert results[4]['images'] == [] and results[4]['mims'] == []
+
+
+def test_started_brings_a_crashed_mim_back(both, tmp_path):
+    """A mim whose process died reads {"state": "stopped", "status": "crashed"}: state=started brings it back (a
+    start on legacy, a redeploy on current), and the next run finds it running and healthy (changed=false)."""
+    import time  # pylint: disable=import-outside-toplevel
+    import requests  # pylint: disable=import-outside-toplevel
+    nodes, ansible = both
+    ansible.run([image_task(counter_tar(tmp_path, version='1.0.0')), mim_task()])
+    for node in nodes.values():
+        node.set_faults(crash_mims=['counter-v1'])  # the process exits on its next call (simulator fault)
+        requests.get(node.url + '/api/counter/v1/', headers={'Authorization': 'Bearer ' + SECRET}, timeout=20)
+        node.clear_faults()
+    for node in nodes.values():
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            answer = requests.get(node.url + '/_sim/mims', timeout=10).json()['data']
+            if answer and answer[0]['status'] == 'crashed':
+                break
+            time.sleep(0.2)
+        assert answer[0]['state'] == 'stopped' and answer[0]['status'] == 'crashed', answer
+    revived = ansible.run([mim_task(state='started'), mim_task(state='started')])
+    for host in HOSTS:
+        first, second = revived.host(host)
+        assert first['changed'] and 'the mim is stopped' in ' '.join(first['reasons']), first  # legacy: no status
+        assert first['mim']['state'] in ('started', 'running') and first['mim'].get('status') != 'crashed'
+        assert not second['changed'], second
+    for node in nodes.values():
+        assert call_mim(node, SECRET)['version'] == '1.0.0'

@@ -82,3 +82,29 @@ def test_status_backup_and_rollback_playbooks(tmp_path):
         rc, out = playbook('rollback.yml', inventory, work, {})
         assert rc != 0
         assert 'set image_digest (an archive of the image cache) or image_tar' in out
+
+
+def test_report_with_the_awx_token_and_relative_paths(tmp_path):
+    """report.yml as AWX runs it: hosts with mcm_url only, the token in MCM_TOKEN (the credential type injects
+    it). report_dir and desired_file relative to the current directory, as documented (docs/inventory.md)."""
+    work = tmp_path / 'work'
+    work.mkdir()
+    (work / 'desired.yml').write_text('hello-v1: 1.0.0\n')
+    with SimFleet(1, api_key='Report-AWX-Key-77') as fleet:
+        inventory = tmp_path / 'awx-inventory.yml'
+        inventory.write_text(json.dumps({'mimoe_nodes': {'hosts': {
+            'edge1': {'mcm_url': fleet.nodes[0].url, 'ansible_connection': 'local'}}}}))
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR='1',
+                   MCM_TOKEN='Report-AWX-Key-77', ANSIBLE_LOCAL_TEMP=os.path.join(str(work), 'tmp'))
+        env.pop('MCM_URL', None)
+        done = subprocess.run([ANSIBLE_PLAYBOOK, '-i', str(inventory), os.path.join(ROOT, 'playbooks', 'report.yml'),
+                               '-e', 'report_dir=reports/today', '-e', 'desired_file=desired.yml'],
+                              env=env, capture_output=True, text=True, timeout=240, check=False, cwd=str(work))
+        out = done.stdout + done.stderr
+        assert done.returncode == 0, out
+        with open(work / 'reports' / 'today' / 'report.json', encoding='utf-8') as fh:
+            data = json.load(fh)
+        assert data['summary']['unreachable'] == 0 and data['summary']['reachable'] == 1, data['summary']
+        assert data['desired'] == {'hello-v1': '1.0.0'}
+        assert os.path.realpath(str(work / 'reports' / 'today' / 'report.html')) in out  # the real path is printed
+        assert not os.path.exists(os.path.join(ROOT, 'playbooks', 'reports'))

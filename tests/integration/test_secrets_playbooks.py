@@ -28,7 +28,9 @@ from mimoe_sim.testing import SimFleet, http_json  # noqa: E402  pylint: disable
 TOKEN = 'Sx-mcm-token-5b7e2c01d9f4'
 REGISTRY_PASSWORD = 'Sx-registry-password-c3f1a0'
 ENV_SECRET = 'Sx-secret-env-value-7a19e6'
-SECRETS = {'MCM token': TOKEN, 'registry password': REGISTRY_PASSWORD, 'secret env value': ENV_SECRET}
+REMOVED_SECRET = 'Sx-removed-secret-value-4d2b'  # a secret_env key later removed: its old value must stay hidden
+SECRETS = {'MCM token': TOKEN, 'registry password': REGISTRY_PASSWORD, 'secret env value': ENV_SECRET,
+           'removed secret env value': REMOVED_SECRET}
 HELLO_ENV = {'MCM.BASE_API_PATH': '/hello/v1'}
 SECRET_ENV = json.dumps({'API_KEY': ENV_SECRET})  # as an AWX survey "password" field passes it: JSON text
 
@@ -52,7 +54,80 @@ def runs(paths):
         ('rollback.yml', dict(common, image_digest=paths['v1_digest'], image_cache=paths['cache'],
                               restore_backup='secrets/hello.json', report_file=paths['report'] % 'rollback'), 0),
         ('report.yml', {'report_dir': paths['fleet_report'], 'desired': {'hello-v1': '1.0.0'}}, 0),
+        # The rollout role with a secret key added, then removed again (its diff shows the key masked).
+        ('rollout.yml', dict(common, image_tar=paths['v2'], report_file=paths['report'] % 'rollout-extra-key',
+                             mim_secret_env=json.dumps({'API_KEY': ENV_SECRET, 'OLD_KEY': REMOVED_SECRET})), 0),
+        ('rollout.yml', dict(common, image_tar=paths['v2'], report_file=paths['report'] % 'rollout-key-removed'), 0),
+        (CASES, {'secret': ENV_SECRET, 'removed': REMOVED_SECRET}, 0),
     ]
+
+
+# mcm_mim with a secret key removed (--diff, registered diff.before), mcm_info listings (registered, printed),
+# a composition with a secret key removed: every value they return is printed, so a leak cannot hide.
+CASES = 'secret-cases.yml'
+CASES_PLAYBOOK = '''
+- name: Secret cases
+  hosts: mimoe_nodes
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  module_defaults:
+    group/mimoe.edge.mcm:
+      mcm_url: "{{ mcm_url }}"
+      mcm_token: "{{ mcm_token }}"
+  tasks:
+    - name: Deploy with two secret keys
+      mimoe.edge.mcm_mim:
+        name: case-v1
+        image: hello-v1
+        env: {MCM.BASE_API_PATH: /case/v1}
+        secret_env: {API_KEY: "{{ secret }}", OLD_KEY: "{{ removed }}"}
+      register: first
+    - name: Same again (idempotent)
+      mimoe.edge.mcm_mim:
+        name: case-v1
+        image: hello-v1
+        env: {MCM.BASE_API_PATH: /case/v1}
+        secret_env: {API_KEY: "{{ secret }}", OLD_KEY: "{{ removed }}"}
+      register: second
+    - name: Remove one secret key
+      mimoe.edge.mcm_mim:
+        name: case-v1
+        image: hello-v1
+        env: {MCM.BASE_API_PATH: /case/v1}
+        secret_env: {API_KEY: "{{ secret }}"}
+      register: removed_key
+    - name: Read the node (a fresh controller would see this)
+      mimoe.edge.mcm_info:
+      register: listing
+    - name: Composition with a secret key, then without it
+      mimoe.edge.mcm_composition:
+        name: shop
+        mims:
+          - {name: shop-v1, image: hello-v1, env: {MCM.BASE_API_PATH: /shop/v1},
+             secret_env: {API_KEY: "{{ secret }}", OLD_KEY: "{{ removed }}"}}
+      register: composition_first
+    - name: Composition without the removed key
+      mimoe.edge.mcm_composition:
+        name: shop
+        mims:
+          - {name: shop-v1, image: hello-v1, env: {MCM.BASE_API_PATH: /shop/v1}, secret_env: {API_KEY: "{{ secret }}"}}
+      register: composition_removed
+    - name: Show everything that was registered
+      ansible.builtin.debug:
+        var: item
+      loop: [ "{{ first }}", "{{ second }}", "{{ removed_key }}", "{{ listing }}", "{{ composition_first }}",
+              "{{ composition_removed }}" ]
+    - name: Check what happened
+      ansible.builtin.assert:
+        that:
+          - first is changed and second is not changed
+          - removed_key is changed
+          - removed_key.diff.before.env.OLD_KEY == '********'
+          - "'OLD_KEY' not in removed_key.diff.after.env | default({})"
+          - (listing.mims | selectattr('name', 'equalto', 'case-v1') | first).env.API_KEY == '********'
+          - composition_removed.diff.before['shop-v1'].env.OLD_KEY == '********'
+'''
 
 
 def playbook(name, inventory, extra, out_dir, index):
@@ -76,7 +151,8 @@ def playbook(name, inventory, extra, out_dir, index):
     for key in list(env):
         if key.startswith(('MCM_URL', 'MCM_TOKEN', 'MIMOE_REGISTRY')):
             env.pop(key)
-    done = subprocess.run([ANSIBLE_PLAYBOOK, '-vvvv', '-i', inventory, os.path.join(ROOT, 'playbooks', name),
+    path = os.path.join(ROOT, 'playbooks', name) if name != CASES else os.path.join(os.path.dirname(out_dir), name)
+    done = subprocess.run([ANSIBLE_PLAYBOOK, '-vvvv', '--diff', '-i', inventory, path,
                            '-e', '@' + vars_file], env=env, capture_output=True, text=True, timeout=300,
                           check=False)
     with open(os.path.join(out_dir, 'run-%02d-%s.out' % (index, name)), 'w', encoding='utf-8') as fh:
@@ -115,6 +191,8 @@ def test_no_secret_in_any_output_of_any_playbook(tmp_path):
                  'cache': os.path.join(out_dir, 'cache'), 'report': os.path.join(out_dir, 'report-%s.json'),
                  'fleet_report': os.path.join(out_dir, 'fleet-report'), 'registry_url': registry.url}
         table = runs(paths)
+        with open(os.path.join(str(tmp_path), CASES), 'w', encoding='utf-8') as fh:
+            fh.write(CASES_PLAYBOOK)
         covered = {name for name, _extra, _rc in table}
         present = {os.path.basename(p) for p in glob.glob(os.path.join(ROOT, 'playbooks', '*.yml'))}
         assert present <= covered, ('playbooks not covered by the secrets test: %s; add a run with their inputs to '
@@ -126,6 +204,20 @@ def test_no_secret_in_any_output_of_any_playbook(tmp_path):
             assert (rc == 0) == (expected == 0), '%s %s: rc=%s\n%s' % (name, extra, rc, output[-5000:])
             outputs['%02d %s' % (index, name)] = output
 
+        # The inventory plugin and the fleet report read from it, now that the nodes hold secret values.
+        config = os.path.join(str(tmp_path), 'fleet.mcm_nodes.yml')
+        with open(config, 'w', encoding='utf-8') as fh:
+            json.dump({'plugin': 'mimoe.edge.mcm_nodes', 'nodes': [node.url for node in fleet.nodes]}, fh)
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, MCM_TOKEN=TOKEN, ANSIBLE_NOCOLOR='1',
+                   ANSIBLE_INVENTORY_ENABLED='mimoe.edge.mcm_nodes')
+        done = subprocess.run([os.path.join(os.path.dirname(ANSIBLE_PLAYBOOK), 'ansible-inventory'), '-vvvv',
+                               '-i', config, '--list'], env=env, capture_output=True, text=True, timeout=120,
+                              check=False)
+        assert done.returncode == 0 and 'case-v1' in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
+        outputs['inventory'] = done.stdout + done.stderr
+        with open(os.path.join(out_dir, 'inventory.json'), 'w', encoding='utf-8') as fh:
+            fh.write(done.stdout)
+
         # The runs did what they should (so the scan covers real work): the secret env reached the mim, the
         # failed upgrade was rolled back, the fleet report exists.
         for node in fleet.nodes:
@@ -133,7 +225,7 @@ def test_no_secret_in_any_output_of_any_playbook(tmp_path):
             assert status == 401, (status, body)  # API_KEY from the secret env guards the mim
             status, body = http_json('GET', node.url + '/api/hello/v1/version',
                                      headers={'Authorization': 'Bearer ' + ENV_SECRET}, timeout=10)
-            assert status == 200 and body['version'] == '1.0.0', body
+            assert status == 200 and body['version'] == '2.0.0', body  # the last rollouts (key added, removed)
         with open(paths['report'] % 'rollout-v2-failed', encoding='utf-8') as fh:
             assert json.load(fh)['counts']['rolled_back'] == 1
         assert os.path.exists(os.path.join(paths['fleet_report'], 'report.json'))

@@ -32,6 +32,7 @@ class FakeNode:
         self.writes = []
         self.clock = 1000
         self.fail_composition = None
+        self.crash_on_deploy = set()  # names of mims that crash right after a deploy (state stopped, status crashed)
         self.datastore_answers = []
         self.init_kwargs = None
 
@@ -142,7 +143,10 @@ class FakeNode:
         if self._image(spec['image']) is None:
             raise MCMError('image %s not found' % spec['image'], status=400)
         self.writes.append(('deploy', spec['name'], copy.deepcopy(spec)))
-        return self.mim_view(self.add_mim(spec['name'], spec['image'], spec.get('env') or {}))
+        mim = self.add_mim(spec['name'], spec['image'], spec.get('env') or {})
+        if spec['name'] in self.crash_on_deploy:
+            mim.update(state='stopped', status='crashed')
+        return self.mim_view(mim)
 
     def delete_mim(self, mim_id, name=None):
         for mim in self.mims:
@@ -158,6 +162,7 @@ class FakeNode:
             if mim_id in (mim['id'], mim['name']):
                 self.writes.append((action, mim['name']))
                 mim['state'] = 'started' if action == 'start' else 'stopped'
+                mim['status'] = 'up' if action == 'start' else 'down'
                 return {}
         raise MCMError('not found', status=404)
 
@@ -166,7 +171,11 @@ class FakeNode:
         if self.fail_composition:
             raise MCMError(self.fail_composition, status=500)
         self.writes.append(('composition', [s['name'] for s in specs], copy.deepcopy(specs)))
-        return [self.mim_view(self.add_mim(s['name'], s['image'], s.get('env') or {})) for s in specs]
+        mims = [self.add_mim(s['name'], s['image'], s.get('env') or {}) for s in specs]
+        for mim in mims:
+            if mim['name'] in self.crash_on_deploy:
+                mim.update(state='stopped', status='crashed')
+        return [self.mim_view(m) for m in mims]
 
     def datastore(self, mim_id, action=None, path=None, name=None):
         if action is not None:

@@ -172,5 +172,17 @@ def test_job_template_and_survey(template):
 
 def test_every_fleet_playbook_has_a_template():
     playbooks = {template['job_template']['playbook'] for template in JOB_TEMPLATES}
-    assert {'playbooks/build.yml', 'playbooks/rollout.yml', 'playbooks/rollback.yml',
-            'playbooks/status.yml'} <= playbooks
+    assert {'playbooks/build.yml', 'playbooks/rollout.yml', 'playbooks/rollback.yml', 'playbooks/status.yml',
+            'playbooks/report.yml', 'playbooks/publish.yml', 'playbooks/backup.yml'} <= playbooks
+
+
+def test_templates_that_touch_nodes_or_the_registry_get_their_credential():
+    by_playbook = {t['job_template']['playbook']: set(t['credential_types']) for t in JOB_TEMPLATES}
+    for playbook in ('playbooks/report.yml', 'playbooks/backup.yml', 'playbooks/status.yml'):
+        assert 'mimoe.edge MCM' in by_playbook[playbook], playbook
+    assert 'mimoe.edge OCI registry' in by_playbook['playbooks/publish.yml']
+
+
+def test_registry_credentials_are_optional_for_anonymous_registries():
+    registry = [c for c in CREDENTIAL_TYPES if c['name'] == 'mimoe.edge OCI registry'][0]
+    assert registry['inputs']['required'] == ['registry_url']

@@ -80,13 +80,43 @@ def test_atomic_restores_previous_spec(node, run_module):
     assert SECRET not in result['_raw']
 
 
-def test_without_atomic_a_failure_leaves_member_removed(node, run_module):
+def test_without_atomic_a_failure_restores_the_removed_member(node, run_module):
     with_images(node)
     run_module(mcm_composition, node, dict(name='shop', mims=members()))
     node.fail_composition = 'boom'
     result = run_module(mcm_composition, node, dict(name='shop', mims=members('9999')))
-    assert result['failed'] is True and result['rolled_back'] == []
-    assert [m['name'] for m in node.mims] == ['catalog-v1']
+    assert result['failed'] is True and result['rolled_back'] == ['restored the previous cart-v1']
+    assert 'Restored the members whose update failed' in result['msg']
+    cart = [m for m in node.mims if m['name'] == 'cart-v1'][0]
+    assert cart['env']['PORT'] == '8080' and cart['env']['API_KEY'] == SECRET
+    assert cart['env']['MIMOE_SECRET_KEYS'] == 'API_KEY' and cart['env']['MIMOE_COMPOSITION'] == 'shop'
+    assert SECRET not in result['_raw']
+
+
+def test_without_atomic_only_the_failed_member_is_restored(node, run_module):
+    with_images(node)
+    run_module(mcm_composition, node, dict(name='shop', mims=members()))
+    changed = members('9999')
+    changed[0]['env']['GREETING'] = 'new'
+    node.crash_on_deploy.add('cart-v1')
+    result = run_module(mcm_composition, node, dict(name='shop', mims=changed, wait_timeout=0, wait_sleep=0.01))
+    assert result['failed'] is True
+    assert result['rolled_back'] == ['removed cart-v1', 'restored the previous cart-v1']
+    on_node = dict((m['name'], m) for m in node.mims)
+    assert on_node['catalog-v1']['env']['GREETING'] == 'new'  # updated fine: kept
+    assert on_node['cart-v1']['env']['PORT'] == '8080'
+
+
+def test_composition_writes_the_secret_marker_and_masks_removed_keys(node, run_module):
+    with_images(node)
+    run_module(mcm_composition, node, dict(name='shop', mims=members()))
+    assert node.writes[0][2][1]['env']['MIMOE_SECRET_KEYS'] == 'API_KEY'
+    assert run_module(mcm_composition, node, dict(name='shop', mims=members()))['changed'] is False
+    plain = members()
+    del plain[1]['secret_env']
+    result = run_module(mcm_composition, node, dict(name='shop', mims=plain), diff=True)
+    assert result['diff']['before']['cart-v1']['env'] == {'API_KEY': '********'}
+    assert SECRET not in result['_raw']
 
 
 def test_legacy_deploys_one_by_one_and_tracks_membership(legacy_node, run_module):

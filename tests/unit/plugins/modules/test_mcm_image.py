@@ -186,3 +186,29 @@ def test_unknown_content_is_kept_when_in_use_and_replaced_when_not(run_module, v
     node.mims = []
     replaced = run_module(mcm_image, node, dict(src=v2))
     assert replaced['changed'] is True and write_kinds(node)[-2:] == ['delete_image', 'upload']
+
+
+def test_url_with_other_content_leaves_no_image_behind(node, run_module):
+    result = run_module(mcm_image, node, dict(url='http://files/hello-v1.tar', name='hello-v1',
+                                              digest='sha256:' + 'e' * 64))
+    assert result['failed'] is True and result['changed'] is False
+    assert 'the rejected image was removed; the node has no image hello-v1, as before' in result['msg']
+    assert node.images == [] and write_kinds(node) == ['pull', 'delete_image']
+    assert result['actions'][-1].startswith('removed the rejected image hello-v1')
+
+
+def test_url_with_other_content_replacing_an_image_says_what_it_did(node, run_module):
+    node.add_image('hello-v1', 'sha256:' + 'a' * 64)
+    result = run_module(mcm_image, node, dict(url='http://files/hello-v1.tar', name='hello-v1',
+                                              digest='sha256:' + 'e' * 64))
+    assert result['failed'] is True and result['changed'] is True
+    assert 'upload it again' in result['msg'] and 'sha256:' + 'a' * 64 in result['msg']
+    assert node.images == []  # the rejected content is not left for a later mcm_mim to run
+
+
+def test_force_redeploy_keeps_the_secret_key_marker(node, run_module, v1, v2):
+    run_module(mcm_image, node, dict(src=v1))
+    node.add_mim('hello-v1', 'hello-v1', {'MCM.BASE_API_PATH': '/hello/v1', 'K': 'v', 'MIMOE_SECRET_KEYS': 'K'})
+    result = run_module(mcm_image, node, dict(src=v2, force=True, wait=False))
+    assert result['changed'] is True
+    assert node.writes[-1][2]['env']['MIMOE_SECRET_KEYS'] == 'K'  # still masked by mcm_info afterwards

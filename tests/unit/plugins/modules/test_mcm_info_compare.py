@@ -102,3 +102,29 @@ def test_info_returns_normalised_image_and_spec_env(node, run_module, tmp_path):
     assert mim['spec_env'] == dict(ENV, API_KEY=SECRET, **{'MCM.MAX_EXECUTION_TIME_SEC': '30'})
     assert mim['release'] == {'image': 'hello-v1', 'version': '1.0.0'}
     assert mim['env']['MCM.BASE_API_PATH'] == '/api/hello/v1'  # the node's own view is unchanged
+
+
+def test_listing_masks_the_values_the_node_marks_as_secret(node, run_module, tmp_path):
+    node.add_image('hello-v1', 'sha256:' + 'a' * 64)
+    run_module(mcm_mim, node, dict(name='hello-v1', image='hello-v1', env=ENV, secret_env={'API_KEY': SECRET}))
+    listed = run_module(mcm_info, node, {})  # a fresh controller: no spec, only the node's marker
+    env = listed['mims'][0]['env']
+    assert env['API_KEY'] == '********' and env['GREETING'] == 'hello' and env['MIMOE_SECRET_KEYS'] == 'API_KEY'
+    assert SECRET not in listed['_raw']
+    shown = run_module(mcm_info, node, dict(unmask_secret_env=True))
+    assert shown['mims'][0]['env']['API_KEY'] == SECRET  # for a no_log rollback task only
+
+
+def test_listing_masks_the_compared_secret_keys_on_an_unmarked_node(node, run_module, tmp_path):
+    deployed(node)  # deployed before the marker existed
+    result = info(run_module, node, tmp_path, spec())
+    assert result['mims'][0]['env']['API_KEY'] == '********' and SECRET not in result['_raw']
+
+
+def test_spec_env_is_masked_like_env(node, run_module):
+    """The normalised spec_env (identity work) and the node's secret key marker (secrets work) meet: no clear value."""
+    node.add_image('hello-v1', 'sha256:' + 'a' * 64)
+    run_module(mcm_mim, node, dict(name='hello-v1', image='hello-v1', env=ENV, secret_env={'API_KEY': SECRET}))
+    listed = run_module(mcm_info, node, {})
+    assert listed['mims'][0]['spec_env']['API_KEY'] == '********'
+    assert SECRET not in listed['_raw']

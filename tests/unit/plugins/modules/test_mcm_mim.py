@@ -28,8 +28,10 @@ def test_deploys_a_missing_mim(node, run_module):
     result = run_module(mcm_mim, node, args(secret_env={'API_KEY': SECRET}), diff=True)
     assert result['changed'] is True
     assert write_kinds(node) == ['deploy']
-    assert node.writes[0][2]['env'] == dict(ENV, API_KEY=SECRET)
+    # The names (never the values) of the secret keys are kept on the node, for a later diff and mcm_info.
+    assert node.writes[0][2]['env'] == dict(ENV, API_KEY=SECRET, MIMOE_SECRET_KEYS='API_KEY')
     assert result['mim']['env']['API_KEY'] == '********'
+    assert 'MIMOE_SECRET_KEYS' not in result['diff']['after']['env']  # not shown as a user env change
     assert result['diff']['after']['env']['API_KEY'] == '********'
     assert result['actions'] == ['deployed mim hello-v1 from image hello-v1']
     assert SECRET not in result['_raw'] and TOKEN not in result['_raw']
@@ -178,3 +180,121 @@ def test_legacy_stop_and_start(legacy_node, run_module):
     restarted = run_module(mcm_mim, legacy_node, args(state='restarted', wait=False))
     assert restarted['changed'] is True
     assert legacy_node.writes[-2:] == [('stop', 'hello-v1'), ('start', 'hello-v1')]
+
+
+# ---------------------------------------------------------------- secret key marker (MIMOE_SECRET_KEYS)
+
+def test_removed_secret_key_shows_as_removed_with_a_masked_value(node, run_module):
+    node.add_image('hello-v1', DIGEST)
+    run_module(mcm_mim, node, args(secret_env={'API_KEY': SECRET, 'PIN': 'pin-0000-unit'}))
+    result = run_module(mcm_mim, node, args(secret_env={'PIN': 'pin-0000-unit'}), diff=True)
+    assert result['changed'] is True
+    assert result['diff']['before']['env'] == {'API_KEY': '********'}
+    assert 'API_KEY' not in result['diff']['after'].get('env', {})
+    assert result['diff']['before']['secret_env_keys'] == ['API_KEY', 'PIN']
+    assert SECRET not in result['_raw'] and 'pin-0000-unit' not in result['_raw']
+    assert node.writes[-1][2]['env']['MIMOE_SECRET_KEYS'] == 'PIN'
+    # A secret moved to env: its old value is masked too (the node says it was secret).
+    result = run_module(mcm_mim, node, args(env=dict(ENV, PIN='now-public')), diff=True)
+    assert result['diff']['before']['env'] == {'PIN': '********'} and 'pin-0000-unit' not in result['_raw']
+    assert 'MIMOE_SECRET_KEYS' not in node.writes[-1][2]['env']
+
+
+def test_rerun_with_marker_is_idempotent(node, run_module):
+    node.add_image('hello-v1', DIGEST)
+    run_module(mcm_mim, node, args(secret_env={'API_KEY': SECRET}))
+    again = run_module(mcm_mim, node, args(secret_env={'API_KEY': SECRET}), diff=True)
+    assert again['changed'] is False and write_kinds(node) == ['deploy']
+
+
+def test_node_deployed_before_the_marker_is_not_redeployed_for_it(node, run_module):
+    node.add_image('hello-v1', DIGEST)
+    node.add_mim('hello-v1', 'hello-v1', dict(ENV, API_KEY=SECRET))  # no MIMOE_SECRET_KEYS: an older deploy
+    result = run_module(mcm_mim, node, args(secret_env={'API_KEY': SECRET}), diff=True)
+    assert result['changed'] is False and node.writes == []
+    assert result['mim']['env']['API_KEY'] == '********'
+
+
+def test_secret_keys_changed_redeploys_to_fix_the_marker(node, run_module):
+    node.add_image('hello-v1', DIGEST)
+    run_module(mcm_mim, node, args(secret_env={'API_KEY': SECRET}))
+    moved = dict(ENV, API_KEY=SECRET)
+    result = run_module(mcm_mim, node, dict(name='hello-v1', image='hello-v1', env=moved, secret_env={'X': 'y'}),
+                        diff=True)
+    assert result['changed'] is True
+    assert result['diff']['before'] == {'secret_env_keys': ['API_KEY'], 'env': {'API_KEY': '********'}} or \
+        result['diff']['before']['secret_env_keys'] == ['API_KEY']
+
+
+def test_reserved_keys_may_not_be_set(node, run_module):
+    node.add_image('hello-v1', DIGEST)
+    for field, key in (('env', 'MIMOE_RELEASE'), ('env', 'MIMOE_COMPOSITION'), ('secret_env', 'MIMOE_SECRET_KEYS')):
+        result = run_module(mcm_mim, node, args(**{field: dict(ENV if field == 'env' else {}, **{key: 'x'})}))
+        assert result['failed'] is True and 'Traceback' not in result['_raw']
+        assert '%s.%s: this key is reserved' % (field, key) in result['msg'], result['msg']
+    assert node.writes == []
+
+
+def test_env_read_back_from_a_node_redeploys_with_its_secrets_marked(node, run_module):
+    node.add_image('hello-v1', DIGEST)
+    env = dict(ENV, API_KEY=SECRET, MIMOE_SECRET_KEYS='API_KEY')  # as mcm_info unmask_secret_env=true returns it
+    result = run_module(mcm_mim, node, args(env=env), diff=True)
+    assert result['changed'] is True and result['diff']['after']['env']['API_KEY'] == '********'
+    assert node.writes[-1][2]['env']['MIMOE_SECRET_KEYS'] == 'API_KEY'
+
+
+# ---------------------------------------------------------------- started brings a crashed or stopped mim back
+
+def test_started_redeploys_a_crashed_mim_on_the_current_generation(node, run_module):
+    node.add_image('hello-v1', DIGEST)
+    node.add_mim('hello-v1', 'hello-v1', ENV).update(state='stopped', status='crashed')
+    result = run_module(mcm_mim, node, args(state='started'), diff=True)
+    assert result['changed'] is True and write_kinds(node) == ['delete', 'deploy']
+    assert 'stopped/crashed' in result['reasons'][0]
+    assert result['diff'] == {'before': {'state': 'stopped/crashed'}, 'after': {'state': 'started'}}
+    assert result['mim']['status'] == 'up'
+    assert run_module(mcm_mim, node, args(state='started'))['changed'] is False
+    # present does not touch the run state
+    node.mims[0].update(state='stopped', status='crashed')
+    assert run_module(mcm_mim, node, args())['changed'] is False
+
+
+def test_started_starts_a_crashed_mim_on_the_legacy_generation(legacy_node, run_module):
+    legacy_node.add_image('hello-v1', DIGEST)
+    run_module(mcm_mim, legacy_node, args())
+    legacy_node.mims[0].update(state='stopped', status='crashed')
+    result = run_module(mcm_mim, legacy_node, args(state='started'))
+    assert result['changed'] is True and legacy_node.writes[-1] == ('start', 'hello-v1')
+
+
+def test_wait_needs_a_healthy_status(node, run_module):
+    node.add_image('hello-v1', DIGEST)
+    node.crash_on_deploy.add('hello-v1')
+    result = run_module(mcm_mim, node, args(wait_timeout=0, wait_sleep=0.01))
+    assert result['failed'] is True
+    assert 'not running and healthy' in result['msg'] and 'stopped/crashed' in result['msg']
+
+
+def test_is_running_needs_state_and_status():
+    from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import is_running
+    assert is_running({'state': 'started', 'status': 'up'}) and is_running({'state': 'running'})
+    assert not is_running({'state': 'stopped', 'status': 'crashed'})
+    assert not is_running({'state': 'started', 'status': 'crashed'})
+
+
+def test_wrong_client_id_names_the_client_the_image_is_under(monkeypatch, capsys):
+    import pytest
+    from ansible.module_utils.testing import patch_module_args
+    from ansible_collections.mimoe.edge.plugins.module_utils import _mcm_module
+    from fake_mcm import FakeNode
+    shop, own = FakeNode(client_id='shop'), FakeNode()
+    own.add_image('cart-v1', DIGEST)  # uploaded without client_id: under the token's own client
+    monkeypatch.setattr(_mcm_module, 'MCMClient', lambda **kw: shop if kw['client_id'] == 'shop' else own)
+    with patch_module_args(dict(mcm_url=own.base_url, mcm_token=TOKEN, client_id='shop', name='cart-v1',
+                                image='cart-v1', fingerprint_file='/nonexistent/fp.json')):
+        with pytest.raises(SystemExit):
+            mcm_mim.main()
+    result = json.loads(capsys.readouterr().out)
+    assert result['failed'] is True and shop.writes == [] and own.writes == []
+    assert "cart-v1 is there under the token's own client" in result['msg'], result['msg']
+    assert 'not under client_id shop' in result['msg']
