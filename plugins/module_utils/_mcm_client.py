@@ -37,6 +37,9 @@ import traceback
 import zlib
 
 from ansible_collections.mimoe.edge.plugins.module_utils._digest import sha256_file
+from ansible_collections.mimoe.edge.plugins.module_utils._transport import (
+    MAX_ANSWER_BYTES, AnswerError, DeadlineAdapter, deadline, escape_control, read_answer, refuse_url_credentials,
+)
 
 try:
     import requests
@@ -55,7 +58,8 @@ API_CURRENT = 'current'
 API_LEGACY = 'legacy'
 
 IDEMPOTENT_METHODS = frozenset(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'])
-RETRY_STATUSES = (502, 503, 504)
+# Reads are retried on any 5xx; a write on a 5xx only once the node shows it did not apply (write_with_verify).
+RETRY_STATUSES = tuple(range(500, 600))
 MASK = '********'
 
 # Keys of a urllib3 Retry that the ``retries`` option may set. ``allowed_methods`` is
@@ -306,11 +310,37 @@ def status_hint(status, resource=None, conflict=None):
         return 'the node rejected the request body; check the image archive and the mim spec'
     if status == 413:
         return 'the image archive is too large for the node'
-    if status in RETRY_STATUSES:
+    if status in (502, 503, 504):
         return 'the node or a proxy in front of it is unavailable; idempotent calls were retried (option retries)'
     if status is not None and status >= 500:
-        return 'the node failed to handle the request; see its log'
+        return 'the node failed to handle the request (reads were retried, option retries); see its log'
     return None
+
+
+def _checked_retry_settings(retries):
+    """The ``retries`` dictionary with each value checked, so that a bad one is an error now, not a traceback at the
+    first retry (urllib3 only uses ``backoff_factor`` when it sleeps)."""
+    checked = {}
+    for key, value in retries.items():
+        if key in ('total', 'connect', 'read', 'status', 'other'):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ValueError('retries.%s must be an integer 0 or more (or null), got %s'
+                                 % (key, escape_control(repr(value))))
+        elif key in ('backoff_factor', 'backoff_max'):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 3600:
+                raise ValueError('retries.%s must be a number of seconds from 0 to 3600, got %s'
+                                 % (key, escape_control(repr(value))))
+        elif key == 'status_forcelist':
+            if not isinstance(value, (list, tuple)) or not all(
+                    isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599 for s in value):
+                raise ValueError('retries.status_forcelist must be a list of HTTP statuses (100-599), got %s'
+                                 % escape_control(repr(value)))
+            value = tuple(value)
+        elif key == 'respect_retry_after_header' and not isinstance(value, bool):
+            raise ValueError('retries.respect_retry_after_header must be true or false, got %s'
+                             % escape_control(repr(value)))
+        checked[key] = value
+    return checked
 
 
 def build_retry(retries):
@@ -333,9 +363,7 @@ def build_retry(retries):
         if unknown:
             raise ValueError('retries has unsupported keys %s; supported: %s'
                              % (', '.join(unknown), ', '.join(sorted(RETRY_KEYS))))
-        settings.update(retries)
-        if 'status_forcelist' in settings:
-            settings['status_forcelist'] = tuple(int(s) for s in settings['status_forcelist'])
+        settings.update(_checked_retry_settings(retries))
     else:
         raise ValueError('retries must be an integer or a dictionary of urllib3 Retry settings, got %r' % (retries,))
     settings['allowed_methods'] = IDEMPOTENT_METHODS
@@ -356,13 +384,15 @@ class MCMClient(object):
     """
 
     def __init__(self, url, token, client_id=None, validate_certs=True, ca_path=None,
-                 timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, api_version='auto'):
+                 timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, api_version='auto',
+                 max_answer_bytes=MAX_ANSWER_BYTES):
         if not HAS_REQUESTS:
             raise MCMError('The Python library requests is required on the host that runs the task')
         if not url:
             raise MCMError('mcm_url is empty', hint='set mcm_url or the environment variable MCM_URL')
+        refuse_url_credentials('mcm_url', url, MCMError)
         if not re.match(r'^https?://', url):
-            raise MCMError('mcm_url must start with http:// or https://, got %s' % url)
+            raise MCMError('mcm_url must start with http:// or https://, got %s' % escape_control(url))
         if not token:
             raise MCMError('mcm_token is empty', hint='set mcm_token or the environment variable MCM_TOKEN')
         _check_header_value('mcm_token', token, secret=True)
@@ -393,20 +423,24 @@ class MCMClient(object):
         if client_id:
             headers['x-client-id'] = client_id
         verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        if validate_certs and ca_path and not os.path.isfile(ca_path):
+            raise MCMError('ca_path %s is not a readable file' % ca_path,
+                           hint='give the PEM file of the CA that signed the node certificate')
+        self.max_answer_bytes = max_answer_bytes
 
         # Idempotent calls: retried per self.retry. POSTs use their own session without any retry,
         # because urllib3 retries connection errors for every method.
         self._session = requests.Session()
         self._session.headers.update(headers)
         self._session.verify = verify
-        adapter = HTTPAdapter(max_retries=retry)
+        adapter = DeadlineAdapter(max_retries=retry)
         self._session.mount('http://', adapter)
         self._session.mount('https://', adapter)
 
         self._post_session = requests.Session()
         self._post_session.headers.update(headers)
         self._post_session.verify = verify
-        no_retry = HTTPAdapter(max_retries=Retry(total=0, connect=0, read=0, status=0, other=0, redirect=0,
+        no_retry = DeadlineAdapter(max_retries=Retry(total=0, connect=0, read=0, status=0, other=0, redirect=0,
                                                  raise_on_status=False, raise_on_redirect=False))
         self._post_session.mount('http://', no_retry)
         self._post_session.mount('https://', no_retry)
@@ -417,7 +451,7 @@ class MCMClient(object):
         return '%s%s%s' % (self.base_url, API_PREFIX, path)
 
     def _mask(self, text):
-        return mask_secret(text, [self.token])
+        return escape_control(mask_secret(text, [self.token]))
 
     def request(self, method, path, json_body=None, files=None, params=None, resource=None, conflict=None,
                 ok_missing=False):
@@ -431,33 +465,44 @@ class MCMClient(object):
         method = method.upper()
         url = self.url_for(path)
         session = self._session if method in IDEMPOTENT_METHODS else self._post_session
-        try:
-            # verify is passed explicitly: a session's own verify loses against REQUESTS_CA_BUNDLE /
-            # CURL_CA_BUNDLE in the environment (psf/requests#3829), which would silently ignore ca_path.
-            response = session.request(method, url, json=json_body, files=files, params=params,
-                                       timeout=(self.timeout, self.timeout), allow_redirects=False,
-                                       verify=session.verify)
-        except requests.exceptions.SSLError as exc:
-            raise MCMError('TLS error talking to %s: %s' % (url, self._mask(exc)), method=method, url=url,
-                           hint='set ca_path to the CA bundle that signed the node certificate, '
-                                'or validate_certs: false for a test node')
-        except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
-            raise MCMError('No answer from %s within the timeout of %s seconds (%s %s)'
-                           % (url, self.timeout, method, type(exc).__name__), method=method, url=url,
-                           hint=_timeout_hint(method))
-        except requests.exceptions.RetryError as exc:
-            raise MCMError('%s %s failed after retries: %s' % (method, url, self._mask(exc)),
-                           method=method, url=url, hint=status_hint(503))
-        except requests.exceptions.ConnectionError as exc:
-            if _is_read_timeout(exc):
-                raise MCMError('No answer from %s within the timeout of %s seconds (%s ReadTimeout)'
-                               % (url, self.timeout, method), method=method, url=url, hint=_timeout_hint(method))
-            raise MCMError('Cannot connect to %s (timeout %s seconds): %s'
-                           % (url, self.timeout, self._mask(exc)), method=method, url=url, unanswered=True,
-                           hint='check mcm_url (scheme, host and port: the node API listens on 8083 by default) '
-                                'and that the node is running')
-        except requests.exceptions.RequestException as exc:
-            raise MCMError('%s %s failed: %s' % (method, url, self._mask(exc)), method=method, url=url)
+        # One deadline per attempt for the whole answer (connect, headers, body): see _transport.
+        with deadline(self.timeout) as dog:
+            try:
+                # verify is passed explicitly: a session's own verify loses against REQUESTS_CA_BUNDLE /
+                # CURL_CA_BUNDLE in the environment (psf/requests#3829), which would silently ignore ca_path.
+                response = session.request(method, url, json=json_body, files=files, params=params,
+                                           timeout=(self.timeout, self.timeout), allow_redirects=False,
+                                           verify=session.verify, stream=True)
+                read_answer(response, dog, self.max_answer_bytes)
+            except AnswerError as exc:
+                if exc.timed_out:
+                    raise MCMError('No answer from %s within the timeout of %s seconds (%s %s: %s)'
+                                   % (url, self.timeout, method, 'WholeAnswerTimeout', exc), method=method,
+                                   url=url, hint=_timeout_hint(method))
+                raise MCMError('%s %s: %s' % (method, url, exc), method=method, url=url,
+                               hint='the node answered far more than an MCM answer holds; check mcm_url')
+            except requests.exceptions.SSLError as exc:
+                raise MCMError('TLS error talking to %s: %s' % (url, self._mask(exc)), method=method, url=url,
+                               hint='set ca_path to the CA bundle that signed the node certificate, '
+                                    'or validate_certs: false for a test node')
+            except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
+                raise MCMError('No answer from %s within the timeout of %s seconds (%s %s)'
+                               % (url, self.timeout, method, type(exc).__name__), method=method, url=url,
+                               hint=_timeout_hint(method))
+            except requests.exceptions.RetryError as exc:
+                raise MCMError('%s %s failed after retries: %s' % (method, url, self._mask(exc)),
+                               method=method, url=url, hint=status_hint(503))
+            except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                if dog.fired or _is_read_timeout(exc):
+                    raise MCMError('No answer from %s within the timeout of %s seconds (%s ReadTimeout)'
+                                   % (url, self.timeout, method), method=method, url=url,
+                                   hint=_timeout_hint(method))
+                raise MCMError('Cannot connect to %s (timeout %s seconds): %s'
+                               % (url, self.timeout, self._mask(exc)), method=method, url=url, unanswered=True,
+                               hint='check mcm_url (scheme, host and port: the node API listens on 8083 by '
+                                    'default) and that the node is running')
+            except requests.exceptions.RequestException as exc:
+                raise MCMError('%s %s failed: %s' % (method, url, self._mask(exc)), method=method, url=url)
 
         if response.status_code == 404 and ok_missing:
             return None
