@@ -479,6 +479,9 @@ class MCMClient(object):
                     raise MCMError('No answer from %s within the timeout of %s seconds (%s %s: %s)'
                                    % (url, self.timeout, method, 'WholeAnswerTimeout', exc), method=method,
                                    url=url, hint=_timeout_hint(method))
+                if exc.broken:
+                    raise MCMError('%s %s: %s' % (method, url, exc), method=method, url=url, unanswered=True,
+                                   hint='check that the node is running and the network between it and this host')
                 raise MCMError('%s %s: %s' % (method, url, exc), method=method, url=url,
                                hint='the node answered far more than an MCM answer holds; check mcm_url')
             except requests.exceptions.SSLError as exc:

@@ -42,8 +42,9 @@ _CURRENT = threading.local()
 class AnswerError(Exception):
     """An answer that took longer than the deadline (``timed_out``) or was larger than the cap."""
 
-    def __init__(self, message, timed_out=False):
+    def __init__(self, message, timed_out=False, broken=False):
         self.timed_out = timed_out
+        self.broken = broken  # the connection broke in the middle of the answer
         super(AnswerError, self).__init__(message)
 
 
@@ -113,6 +114,12 @@ class deadline(object):
         self.dog.cancel()
         _CURRENT.dog = self._previous
         return False
+
+    def detach(self):
+        """Leave the block but keep the watchdog running: a streamed answer is read later, and whoever reads it
+        re-arms the watchdog as bytes arrive and cancels it when done."""
+        _CURRENT.dog = self._previous
+        return self.dog
 
 
 def current_watchdog():
@@ -206,11 +213,13 @@ def read_answer(response, dog, limit=MAX_ANSWER_BYTES):
         response.close()
         raise
     except Exception as exc:  # pylint: disable=broad-except
+        # urllib3 errors (ProtocolError, ReadTimeoutError...) are not wrapped by requests when reading raw.
         response.close()
-        if dog is not None and dog.fired:
-            raise AnswerError('the answer did not arrive whole within the timeout of %s seconds' % dog.seconds,
-                              timed_out=True)
-        raise
+        if (dog is not None and dog.fired) or 'timeout' in type(exc).__name__.lower() \
+                or 'timed out' in str(exc).lower():
+            raise AnswerError('the answer did not arrive whole within the timeout of %s seconds'
+                              % (dog.seconds if dog is not None else '?'), timed_out=True)
+        raise AnswerError('the connection broke while reading the answer (%s)' % type(exc).__name__, broken=True)
     if dog is not None and dog.fired:
         raise AnswerError('the answer did not arrive whole within the timeout of %s seconds' % dog.seconds,
                           timed_out=True)
