@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import re
 
 
 def sha256_file(path, chunk_size=1024 * 1024):
@@ -25,3 +26,30 @@ def sha256_file(path, chunk_size=1024 * 1024):
                 break
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# What a digest must look like before it becomes part of a path or a name on the controller (a node or a registry
+# could otherwise answer ``sha256:../../x``). A real node spells the algorithm ``sha265`` in places.
+_DIGEST_RE = re.compile(r'^sha2(56|65):[0-9a-fA-F]{64}$')
+
+
+def checked_digest(value, what='digest'):
+    """``value`` normalised to ``sha256:<64 lowercase hex>``, or :class:`ValueError` naming ``what``.
+
+    The one check of a digest that came from a node, a registry or a file: call it before a digest is used to build
+    a path (``<cache>/<hex>.tar``), a file name or a reference.
+    """
+    if not isinstance(value, str) or not _DIGEST_RE.match(value.strip()):
+        shown = repr(value)[:100]
+        raise ValueError('%s %s is not a digest (sha256: followed by 64 hexadecimal digits): refused'
+                         % (what, ''.join(c if 32 <= ord(c) < 127 else '?' for c in shown)))
+    return 'sha256:' + value.strip().split(':', 1)[1].lower()
+
+
+def is_digest(value):
+    """Whether ``value`` passes :func:`checked_digest`."""
+    try:
+        checked_digest(value)
+    except ValueError:
+        return False
+    return True

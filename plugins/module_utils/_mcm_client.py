@@ -27,7 +27,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import io
 import json
 import os
 import re
@@ -36,7 +35,10 @@ import time
 import traceback
 import zlib
 
-from ansible_collections.mimoe.edge.plugins.module_utils._digest import sha256_file
+from ansible_collections.mimoe.edge.plugins.module_utils._archive import (
+    ArchiveMemberError, check_members, read_small, regular_member,
+)
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import is_digest, sha256_file
 from ansible_collections.mimoe.edge.plugins.module_utils._transport import (
     MAX_ANSWER_BYTES, AnswerError, DeadlineAdapter, deadline, escape_control, read_answer, refuse_url_credentials,
 )
@@ -194,10 +196,11 @@ def inspect_image_tar(path):
             members = {}
             for member in tar.getmembers():  # reads every header: a truncated archive fails here
                 members[member.name[2:] if member.name.startswith('./') else member.name] = member
+            check_members(tar.getmembers())
             if 'manifest.json' not in members:
                 fail('manifest.json is missing')
             try:
-                manifest = json.loads(tar.extractfile(members['manifest.json']).read().decode('utf-8'))
+                manifest = json.loads(read_small(tar, members['manifest.json'], 'manifest').decode('utf-8'))
             except ValueError as exc:
                 fail('manifest.json is not valid JSON (%s)' % exc)
             if not isinstance(manifest, list) or not manifest or not isinstance(manifest[0], dict):
@@ -214,7 +217,7 @@ def inspect_image_tar(path):
             config_name = entry.get('Config')
             if isinstance(config_name, str) and config_name in members:
                 try:
-                    config = json.loads(tar.extractfile(members[config_name]).read().decode('utf-8'))
+                    config = json.loads(read_small(tar, members[config_name], 'image config').decode('utf-8'))
                     labels = (config.get('config') or {}).get('Labels') or {}
                     if isinstance(labels.get('mimik.entry'), str) and labels['mimik.entry']:
                         entry_file = labels['mimik.entry']
@@ -225,14 +228,10 @@ def inspect_image_tar(path):
             for layer in layers:
                 if not isinstance(layer, str) or layer not in members:
                     fail('layer %s listed in manifest.json is not in the archive' % layer)
-                data = tar.extractfile(members[layer])
-                if data is None:
-                    fail('layer %s is not a file' % layer)
-                blob = data.read()  # reads the layer bytes: a truncated archive fails here
-                if len(blob) != members[layer].size:
-                    fail('layer %s is truncated' % layer)
+                # Streamed, never read whole: a layer may declare far more bytes than memory holds.
+                data = regular_member(tar, members[layer], 'layer')
                 try:
-                    with tarfile.open(fileobj=io.BytesIO(blob), mode='r:') as layer_tar:
+                    with tarfile.open(fileobj=data, mode='r:') as layer_tar:
                         names = [n[2:] if n.startswith('./') else n for n in layer_tar.getnames()]
                 except (tarfile.TarError, EOFError) as exc:
                     fail('layer %s is not a readable tar (%s)' % (layer, exc))
@@ -240,6 +239,8 @@ def inspect_image_tar(path):
                     found_entry = True
             if not found_entry:
                 fail('no layer holds the entry file %s' % entry_file)
+    except ArchiveMemberError as exc:
+        fail(str(exc))
     except (tarfile.TarError, EOFError, zlib.error) as exc:
         fail('unreadable or truncated tar (%s)' % exc)
     except (IOError, OSError) as exc:
@@ -597,7 +598,13 @@ class MCMClient(object):
     # ---------------------------------------------------------------- images
 
     def list_images(self):
-        return self._list('/images')
+        """The node's images; a ``digest`` that is not ``sha256:<64 hex>`` is reported as ``None``, because callers
+        turn digests into controller paths (the image cache) and names."""
+        images = self._list('/images')
+        for image in images:
+            if image.get('digest') is not None and not is_digest(image['digest']):
+                image['digest'] = None
+        return images
 
     def find_image(self, name):
         """The image called ``name`` (or whose id is ``name``), or ``None``."""
@@ -799,7 +806,15 @@ def image_matches(image, name):
 
 
 def image_digest(image):
-    """The content digest a node reports for an image (``digest``, or a legacy ``sha256:`` id / repoDigest)."""
+    """The content digest a node reports for an image (``digest``, or a legacy ``sha256:`` id / repoDigest).
+
+    ``None`` unless it is a well-formed digest (:func:`checked_digest`): it becomes a cache path on the controller.
+    """
+    found = _reported_digest(image)
+    return found if is_digest(found) else None
+
+
+def _reported_digest(image):
     if not isinstance(image, dict):
         return None
     if image.get('digest'):

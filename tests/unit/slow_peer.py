@@ -49,10 +49,12 @@ class SlowPeer:
         try:
             conn.recv(65536)
             if self.mode == 'huge':
-                body = b'"' + b'x' * (self.size - 2) + b'"'
-                conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n')
-                for start in range(0, len(body), 1 << 20):
-                    conn.sendall(body[start:start + (1 << 20)])
+                # No Content-Length: the client learns the size only by reading; sent a MiB at a time.
+                conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n"')
+                block = b'x' * (1 << 20)
+                for _start in range(0, self.size, len(block)):
+                    conn.sendall(block)
+                conn.sendall(b'"')
                 return
             body = b'{"data": []}' + b' ' * 4096
             head = (b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n'

@@ -491,3 +491,28 @@ def test_node_error_text_has_control_characters_escaped(server):
     text = str(info.value)
     assert '\x1b' not in text and '\x07' not in text and '\u202e' not in text
     assert '\\x1b[31mred' in text and info.value.server_message == text.split(': ', 1)[1].split('. Hint')[0]
+
+
+_MEASURE = r'''
+import resource, sys
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMClient, MCMError
+try:
+    MCMClient(sys.argv[1], 'tok-3f9a1c77e0b24d51', timeout=60, retries=0, api_version='current').list_images()
+except MCMError as exc:
+    print(exc)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+'''
+
+
+def test_peak_memory_with_a_160_mb_node_answer():
+    """Measured in a child process (ru_maxrss): the answer is refused at the cap, never held whole."""
+    import subprocess
+    peer = SlowPeer('huge', size=160 * 1024 * 1024)
+    try:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+        out = subprocess.run([sys.executable, '-c', _MEASURE, peer.url], env=env, check=True, capture_output=True,
+                             text=True, timeout=120).stdout.split('\n')
+    finally:
+        peer.close()
+    assert 'more than the limit' in out[0], out
+    assert int(out[-2]) < 300, out  # MB
