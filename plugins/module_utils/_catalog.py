@@ -578,11 +578,16 @@ def fetch_to_cache(client, resolved, cache_dir):
 
     :returns: ``(path, downloaded)``.
     """
-    path = os.path.join(cache_dir, '%s.tar' % resolved['hex'])
-    if os.path.isfile(path) and os.path.getsize(path) == resolved['size']:
-        if 'sha256:' + sha256_file(path) == resolved['image_digest']:
-            return path, False
-    if not os.path.isdir(cache_dir):
-        os.makedirs(cache_dir, 0o700)
-    client.download_blob(resolved['repository'], resolved['image_digest'], path)
+    path = os.path.join(cache_dir, '%s.tar' % checked_digest(resolved['image_digest']).split(':', 1)[1])
+    try:
+        if os.path.isfile(path) and os.path.getsize(path) == resolved['size']:
+            if 'sha256:' + sha256_file(path) == resolved['image_digest']:
+                return path, False
+        if not os.path.isdir(cache_dir):
+            os.makedirs(cache_dir, 0o700)
+        client.download_blob(resolved['repository'], resolved['image_digest'], path)
+    except (IOError, OSError) as exc:
+        raise OCIError('Cannot use the image cache %s: %s' % (cache_dir, exc),
+                       hint='cache_dir must be a directory this user can create and write, on the host that runs '
+                            'the task')
     return path, True

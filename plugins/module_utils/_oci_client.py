@@ -196,6 +196,9 @@ class OCIClient(object):
         self._password = password
         self.timeout = float(timeout)
         self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        if validate_certs and ca_path and not os.path.isfile(ca_path):
+            raise OCIError('registry.ca_path %s is not a readable file' % ca_path,
+                           hint='give the PEM file of the CA that signed the registry certificate')
         self.requests = []  # (method, url, status) of every call, for counters and tests
         self._basic = None
         self._tokens = {}

@@ -229,6 +229,12 @@ def read_answer(response, dog, limit=MAX_ANSWER_BYTES):
     return content
 
 
+def url_userinfo(url):
+    """``user:password`` of ``scheme://user:password@host/...``, or ``None``."""
+    match = re.match(r'^[A-Za-z][A-Za-z0-9+.-]*://([^/?#@]*)@', url) if isinstance(url, str) else None
+    return match.group(1) if match and match.group(1) else None
+
+
 def refuse_url_credentials(option, url, error):
     """Raise ``error`` when ``url`` embeds credentials (``scheme://user:password@host``); the password is masked.
 
