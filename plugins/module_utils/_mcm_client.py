@@ -11,10 +11,11 @@ between minor releases without notice.
 One client object talks to one node. It owns a ``requests.Session`` with:
 
 * ``Authorization: Bearer <token>`` and, when a client ID is given, ``x-client-id``;
-* connect/read timeouts on every request;
-* retries with exponential backoff on connection errors and on 502/503/504 answers,
+* a deadline of ``timeout`` seconds for each attempt as a whole (connection, headers, body: see ``_transport``)
+  and answers capped at ``max_answer_bytes``;
+* retries with exponential backoff on connection errors and on 5xx answers,
   for idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS). A POST (upload, deploy, datastore) is retried only
-  when that is safe: after a 502/503/504 or a connection that broke without an answer, the client first reads
+  when that is safe: after a 5xx or a connection that broke without an answer, the client first reads
   the node's state (``verify``) and sends the POST again only if it did not take effect, so a write is never
   applied twice. A POST that timed out is not retried (the node may still be applying it);
 * TLS verification on by default (``validate_certs``, ``ca_path``).
@@ -332,11 +333,12 @@ def _checked_retry_settings(retries):
                 raise ValueError('retries.%s must be a number of seconds from 0 to 3600, got %s'
                                  % (key, escape_control(repr(value))))
         elif key == 'status_forcelist':
-            if not isinstance(value, (list, tuple)) or not all(
+            if isinstance(value, (list, tuple)):  # "503" from a template is a status too
+                value = tuple(int(s) if isinstance(s, str) and s.strip().isdigit() else s for s in value)
+            if not isinstance(value, tuple) or not all(
                     isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599 for s in value):
                 raise ValueError('retries.status_forcelist must be a list of HTTP statuses (100-599), got %s'
                                  % escape_control(repr(value)))
-            value = tuple(value)
         elif key == 'respect_retry_after_header' and not isinstance(value, bool):
             raise ValueError('retries.respect_retry_after_header must be true or false, got %s'
                              % escape_control(repr(value)))
@@ -528,7 +530,7 @@ class MCMClient(object):
     def write_with_verify(self, send, verify, what):
         """Send a write (``send()``) and retry it only when that is safe.
 
-        After a 502/503/504 answer or a connection that broke without an answer, ``verify()`` reads the node:
+        After a 5xx answer or a connection that broke without an answer, ``verify()`` reads the node:
         it returns the resource when the write did take effect (the answer was lost), else ``None``; only then is
         the write sent again, up to ``retries`` times with exponential backoff. Timeouts and other errors are
         raised at once. If the node cannot be read either, the first error is raised.
