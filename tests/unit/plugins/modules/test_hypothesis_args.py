@@ -187,13 +187,14 @@ class _FailingOnce:
     def __call__(self, method, path, body):
         self.calls += 1
         if self.calls == 1:
-            return 500, 'application/json', b'{"error": {"code": 500, "message": "\u001b[31mboom\u001b]0;x\u0007"}}'
+            return 500, 'application/json', rb'{"error": {"code": 500, "message": "\u001b[31mboom\u001b]0;x\u0007"}}'
         return ScriptedServer.empty_node(method, path, body)
 
 
 # Inputs that ended in a traceback before issue 15, each with the reason it must fail cleanly (or succeed).
 ISSUE_15_CASES = [
     ('mcm_image', {'name': '', 'state': 'absent'}),
+    ('mcm_info', {'retries': 0}),  # the node's 500 carries ANSI/OSC escapes
     ('mcm_info', {'retries': {'total': 'x'}}),
     ('mcm_info', {'retries': {'backoff_factor': -1}}),
     ('mcm_info', {'retries': {'backoff_factor': 'slow'}}),
@@ -221,7 +222,9 @@ def test_issue_15_inputs_end_cleanly(name, args, server, sandbox):
     finally:
         server.answer = ScriptedServer.empty_node
     assert_clean(name, outcome)
-    assert '\x1b' not in outcome.raw  # JSON-escaped ESC: node text is escaped before it becomes a message
+    assert '\\u001b' not in outcome.raw  # a raw ESC in a message, as JSON: node text must be escaped first
+    if args == {'retries': 0}:
+        assert '\\\\x1b[31mboom' in outcome.raw, outcome.raw  # shown escaped
     assert outcome.failed, outcome.result
 
 
