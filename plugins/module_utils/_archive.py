@@ -17,7 +17,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import tarfile
 
 # The largest archive (the sum of the sizes its members declare) the readers accept. A mim image is a few MB to a
 # few hundred; override with the environment variable MIMOE_EDGE_MAX_ARCHIVE_BYTES on the host that runs the task.

@@ -46,7 +46,6 @@ from ansible_collections.mimoe.edge.plugins.module_utils._transport import (
 
 try:
     import requests
-    from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 except ImportError:
     HAS_REQUESTS = False
@@ -444,7 +443,7 @@ class MCMClient(object):
         self._post_session.headers.update(headers)
         self._post_session.verify = verify
         no_retry = DeadlineAdapter(max_retries=Retry(total=0, connect=0, read=0, status=0, other=0, redirect=0,
-                                                 raise_on_status=False, raise_on_redirect=False))
+                                                     raise_on_status=False, raise_on_redirect=False))
         self._post_session.mount('http://', no_retry)
         self._post_session.mount('https://', no_retry)
 
