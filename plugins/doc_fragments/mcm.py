@@ -43,18 +43,18 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait to connect to the node, and for each read of its answer.
+      - Seconds each attempt of a call may take in all, from the connection to the last byte of the answer (a node
+        that trickles its answer is cut off). An upload gets this time again for the answer once its body is sent.
     type: float
     default: 30
   retries:
     description:
-      - Retries of idempotent calls (GET, HEAD, PUT, DELETE) on connection errors and on 502, 503 and 504 answers,
-        with exponential backoff.
-      - A POST that writes (image upload, mim or composition deploy, datastore backup or restore) is retried, up to
-        the same number of times, only after a 502, 503 or 504 answer or a connection that broke without an
-        answer, and only once a read of the node shows that it did not take effect (if it did, that answer is
-        used), so a write is never applied twice. A POST that timed out is not retried (the node may still be
-        applying it), nor is a pull from a URL (legacy C(POST /images) with a URL).
+      - Retries of idempotent calls (GET, HEAD, PUT, DELETE) on connection errors and on 5xx answers, with
+        exponential backoff. A POST that writes (image upload, mim or composition deploy, datastore backup or
+        restore) is sent again only after a 5xx answer or a connection that broke without an answer, and only once
+        a read of the node shows that it did not take effect (if it did, that answer is used), so a write is never
+        applied twice. A POST that timed out is not retried (the node may still be applying it), nor is a pull from
+        a URL (legacy C(POST /images) with a URL).
       - An integer (the total number of retries, V(0) disables them), or a dictionary of C(urllib3) C(Retry)
         settings among C(total), C(connect), C(read), C(status), C(other), C(backoff_factor), C(backoff_max),
         C(status_forcelist) and C(respect_retry_after_header). The default backoff factor is V(0.5).

@@ -75,14 +75,15 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait to connect to a node, and for each read of its answer. A node is read with 2 calls
-        (3 on the legacy generation) and O(retries) retries of each, so a node that never answers costs about
-        O(timeout) seconds, and one that is slow without reaching the timeout at most about 3 x O(timeout).
+      - Seconds each call to a node may take in all, from the connection to the last byte of its answer (a node
+        that trickles its answer is cut off too). A node is read with 2 calls (3 on the legacy generation) and
+        O(retries) retries of each, so a node that never answers costs about O(timeout) seconds, and one that is
+        slow at most about 3 x O(timeout) with the default O(retries).
     type: float
     default: 5
   retries:
     description:
-      - Retries of each call on connection errors and on 502, 503 and 504 answers, with exponential backoff.
+      - Retries of each call on connection errors and on 5xx answers, with exponential backoff.
         The default V(0) keeps the inventory fast when nodes are down.
     type: int
     default: 0
@@ -167,8 +168,9 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.vars import combine_vars
 
+from ansible_collections.mimoe.edge.plugins.module_utils._transport import escape_control
 from ansible_collections.mimoe.edge.plugins.plugin_utils._mcm_inventory import (
-    NodeSpecError, normalize_node, query_nodes,
+    NodeSpecError, mask_deep, normalize_node, query_nodes,
 )
 from ansible_collections.mimoe.edge.plugins.plugin_utils._unsafe import make_unsafe
 
@@ -293,6 +295,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._populate(nodes, results)
 
     def _populate(self, nodes, results):
+        # A cache written by an older release, or a node echoing a token: masked before anything is shown.
+        tokens = sorted(set(n['token'] for n in nodes if n.get('token')), key=len, reverse=True)
+        results = dict((url, mask_deep(result, tokens)) for url, result in results.items())
         group = self.inventory.add_group(self.get_option('group'))
         strict = self.get_option('strict')
         for node in nodes:
@@ -318,7 +323,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 reason = make_unsafe(result.get('reason') or 'unknown error')
                 host_vars['mcm_unreachable_reason'] = reason
                 self.inventory.add_child(self.inventory.add_group(UNREACHABLE_GROUP), name)
-                self.display.warning('%s: node %s (%s) is unreachable: %s' % (self.NAME, name, node['url'], reason))
+                self.display.warning('%s: node %s (%s) is unreachable: %s'
+                                     % (self.NAME, escape_control(name), escape_control(node['url']),
+                                        escape_control(reason)))
             for key, value in host_vars.items():
                 self.inventory.set_variable(name, key, value)
 

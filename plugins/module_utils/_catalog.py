@@ -26,7 +26,7 @@ import re
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.mimoe.edge.plugins.module_utils._digest import sha256_file
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import checked_digest, sha256_file
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     MCMTarError,
     digest_hex,
@@ -561,7 +561,10 @@ def resolve(client, namespace, name, version, arch):
     manifest, manifest_digest, _raw = found
     layer = layer_of(manifest, '%s@%s (%s)' % (name, version, arch))
     annotations = manifest.get('annotations') or {}
-    image_digest = layer.get('digest')
+    try:
+        image_digest = checked_digest(layer.get('digest'), '%s@%s (%s) layer digest' % (name, version, arch))
+    except ValueError as exc:
+        raise OCIError(str(exc), hint='the registry answered a manifest that was not published by catalog_item')
     repo_tag = annotations.get(ANN_REPO_TAG) or ''
     return dict(name=name, version=version, arch=arch, repository=repository, index_digest=digest,
                 manifest_digest=manifest_digest, image_digest=image_digest, hex=digest_hex(image_digest),
@@ -575,11 +578,16 @@ def fetch_to_cache(client, resolved, cache_dir):
 
     :returns: ``(path, downloaded)``.
     """
-    path = os.path.join(cache_dir, '%s.tar' % resolved['hex'])
-    if os.path.isfile(path) and os.path.getsize(path) == resolved['size']:
-        if 'sha256:' + sha256_file(path) == resolved['image_digest']:
-            return path, False
-    if not os.path.isdir(cache_dir):
-        os.makedirs(cache_dir, 0o700)
-    client.download_blob(resolved['repository'], resolved['image_digest'], path)
+    path = os.path.join(cache_dir, '%s.tar' % checked_digest(resolved['image_digest']).split(':', 1)[1])
+    try:
+        if os.path.isfile(path) and os.path.getsize(path) == resolved['size']:
+            if 'sha256:' + sha256_file(path) == resolved['image_digest']:
+                return path, False
+        if not os.path.isdir(cache_dir):
+            os.makedirs(cache_dir, 0o700)
+        client.download_blob(resolved['repository'], resolved['image_digest'], path)
+    except (IOError, OSError) as exc:
+        raise OCIError('Cannot use the image cache %s: %s' % (cache_dir, exc),
+                       hint='cache_dir must be a directory this user can create and write, on the host that runs '
+                            'the task')
     return path, True

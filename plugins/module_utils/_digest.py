@@ -77,3 +77,22 @@ def node_digests(node_image):
         if digest not in found:
             found.append(digest)
     return found
+
+
+def checked_digest(value, what='digest'):
+    """``value`` normalised to ``sha256:<64 lowercase hex>``, or :class:`ValueError` naming ``what``.
+
+    The one check of a digest that came from a node, a registry or a file: call it before a digest is used to build
+    a path (``<cache>/<hex>.tar``), a file name or a reference (a node could otherwise answer ``sha256:../../x``).
+    """
+    digest = normalize_digest(value)
+    if digest is None:
+        shown = repr(value)[:100]
+        raise ValueError('%s %s is not a digest (sha256: followed by 64 hexadecimal digits): refused'
+                         % (what, ''.join(c if 32 <= ord(c) < 127 else '?' for c in shown)))
+    return digest
+
+
+def is_digest(value):
+    """Whether ``value`` passes :func:`checked_digest`."""
+    return normalize_digest(value) is not None

@@ -11,10 +11,11 @@ between minor releases without notice.
 One client object talks to one node. It owns a ``requests.Session`` with:
 
 * ``Authorization: Bearer <token>`` and, when a client ID is given, ``x-client-id``;
-* connect/read timeouts on every request;
-* retries with exponential backoff on connection errors and on 502/503/504 answers,
+* a deadline of ``timeout`` seconds for each attempt as a whole (connection, headers, body: see ``_transport``)
+  and answers capped at ``max_answer_bytes``;
+* retries with exponential backoff on connection errors and on 5xx answers,
   for idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS). A POST (upload, deploy, datastore) is retried only
-  when that is safe: after a 502/503/504 or a connection that broke without an answer, the client first reads
+  when that is safe: after a 5xx or a connection that broke without an answer, the client first reads
   the node's state (``verify``) and sends the POST again only if it did not take effect, so a write is never
   applied twice. A POST that timed out is not retried (the node may still be applying it);
 * TLS verification on by default (``validate_certs``, ``ca_path``).
@@ -28,7 +29,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
-import io
 import json
 import os
 import re
@@ -37,11 +37,16 @@ import time
 import traceback
 import zlib
 
-from ansible_collections.mimoe.edge.plugins.module_utils._digest import node_image_digest, sha256_file
+from ansible_collections.mimoe.edge.plugins.module_utils._archive import (
+    ArchiveMemberError, check_members, read_small, regular_member,
+)
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import is_digest, node_image_digest, sha256_file
+from ansible_collections.mimoe.edge.plugins.module_utils._transport import (
+    MAX_ANSWER_BYTES, AnswerError, DeadlineAdapter, deadline, escape_control, read_answer, refuse_url_credentials,
+)
 
 try:
     import requests
-    from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 except ImportError:
     HAS_REQUESTS = False
@@ -56,7 +61,8 @@ API_CURRENT = 'current'
 API_LEGACY = 'legacy'
 
 IDEMPOTENT_METHODS = frozenset(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'])
-RETRY_STATUSES = (502, 503, 504)
+# Reads are retried on any 5xx; a write on a 5xx only once the node shows it did not apply (write_with_verify).
+RETRY_STATUSES = tuple(range(500, 600))
 MASK = '********'
 
 # Keys of a urllib3 Retry that the ``retries`` option may set. ``allowed_methods`` is
@@ -194,10 +200,11 @@ def inspect_image_tar(path):
             members = {}
             for member in tar.getmembers():  # reads every header: a truncated archive fails here
                 members[member.name[2:] if member.name.startswith('./') else member.name] = member
+            check_members(tar.getmembers())
             if 'manifest.json' not in members:
                 fail('manifest.json is missing')
             try:
-                manifest = json.loads(tar.extractfile(members['manifest.json']).read().decode('utf-8'))
+                manifest = json.loads(read_small(tar, members['manifest.json'], 'manifest').decode('utf-8'))
             except ValueError as exc:
                 fail('manifest.json is not valid JSON (%s)' % exc)
             if not isinstance(manifest, list) or not manifest or not isinstance(manifest[0], dict):
@@ -215,7 +222,7 @@ def inspect_image_tar(path):
             config_name = entry.get('Config')
             if isinstance(config_name, str) and config_name in members:
                 try:
-                    raw_config = tar.extractfile(members[config_name]).read()
+                    raw_config = read_small(tar, members[config_name], 'image config')
                     # The Docker image id is the digest of these exact bytes, whatever the file is called.
                     config_digest = 'sha256:' + hashlib.sha256(raw_config).hexdigest()
                     config = json.loads(raw_config.decode('utf-8'))
@@ -229,14 +236,10 @@ def inspect_image_tar(path):
             for layer in layers:
                 if not isinstance(layer, str) or layer not in members:
                     fail('layer %s listed in manifest.json is not in the archive' % layer)
-                data = tar.extractfile(members[layer])
-                if data is None:
-                    fail('layer %s is not a file' % layer)
-                blob = data.read()  # reads the layer bytes: a truncated archive fails here
-                if len(blob) != members[layer].size:
-                    fail('layer %s is truncated' % layer)
+                # Streamed, never read whole: a layer may declare far more bytes than memory holds.
+                data = regular_member(tar, members[layer], 'layer')
                 try:
-                    with tarfile.open(fileobj=io.BytesIO(blob), mode='r:') as layer_tar:
+                    with tarfile.open(fileobj=data, mode='r:') as layer_tar:
                         names = [n[2:] if n.startswith('./') else n for n in layer_tar.getnames()]
                 except (tarfile.TarError, EOFError) as exc:
                     fail('layer %s is not a readable tar (%s)' % (layer, exc))
@@ -244,6 +247,8 @@ def inspect_image_tar(path):
                     found_entry = True
             if not found_entry:
                 fail('no layer holds the entry file %s' % entry_file)
+    except ArchiveMemberError as exc:
+        fail(str(exc))
     except (tarfile.TarError, EOFError, zlib.error) as exc:
         fail('unreadable or truncated tar (%s)' % exc)
     except (IOError, OSError) as exc:
@@ -318,11 +323,38 @@ def status_hint(status, resource=None, conflict=None):
         return 'the node rejected the request body; check the image archive and the mim spec'
     if status == 413:
         return 'the image archive is too large for the node'
-    if status in RETRY_STATUSES:
+    if status in (502, 503, 504):
         return 'the node or a proxy in front of it is unavailable; idempotent calls were retried (option retries)'
     if status is not None and status >= 500:
-        return 'the node failed to handle the request; see its log'
+        return 'the node failed to handle the request (reads were retried, option retries); see its log'
     return None
+
+
+def _checked_retry_settings(retries):
+    """The ``retries`` dictionary with each value checked, so that a bad one is an error now, not a traceback at the
+    first retry (urllib3 only uses ``backoff_factor`` when it sleeps)."""
+    checked = {}
+    for key, value in retries.items():
+        if key in ('total', 'connect', 'read', 'status', 'other'):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ValueError('retries.%s must be an integer 0 or more (or null), got %s'
+                                 % (key, escape_control(repr(value))))
+        elif key in ('backoff_factor', 'backoff_max'):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 3600:
+                raise ValueError('retries.%s must be a number of seconds from 0 to 3600, got %s'
+                                 % (key, escape_control(repr(value))))
+        elif key == 'status_forcelist':
+            if isinstance(value, (list, tuple)):  # "503" from a template is a status too
+                value = tuple(int(s) if isinstance(s, str) and s.strip().isdigit() else s for s in value)
+            if not isinstance(value, tuple) or not all(
+                    isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599 for s in value):
+                raise ValueError('retries.status_forcelist must be a list of HTTP statuses (100-599), got %s'
+                                 % escape_control(repr(value)))
+        elif key == 'respect_retry_after_header' and not isinstance(value, bool):
+            raise ValueError('retries.respect_retry_after_header must be true or false, got %s'
+                             % escape_control(repr(value)))
+        checked[key] = value
+    return checked
 
 
 def build_retry(retries):
@@ -345,9 +377,7 @@ def build_retry(retries):
         if unknown:
             raise ValueError('retries has unsupported keys %s; supported: %s'
                              % (', '.join(unknown), ', '.join(sorted(RETRY_KEYS))))
-        settings.update(retries)
-        if 'status_forcelist' in settings:
-            settings['status_forcelist'] = tuple(int(s) for s in settings['status_forcelist'])
+        settings.update(_checked_retry_settings(retries))
     else:
         raise ValueError('retries must be an integer or a dictionary of urllib3 Retry settings, got %r' % (retries,))
     settings['allowed_methods'] = IDEMPOTENT_METHODS
@@ -368,13 +398,15 @@ class MCMClient(object):
     """
 
     def __init__(self, url, token, client_id=None, validate_certs=True, ca_path=None,
-                 timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, api_version='auto'):
+                 timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, api_version='auto',
+                 max_answer_bytes=MAX_ANSWER_BYTES):
         if not HAS_REQUESTS:
             raise MCMError('The Python library requests is required on the host that runs the task')
         if not url:
             raise MCMError('mcm_url is empty', hint='set mcm_url or the environment variable MCM_URL')
+        refuse_url_credentials('mcm_url', url, MCMError)
         if not re.match(r'^https?://', url):
-            raise MCMError('mcm_url must start with http:// or https://, got %s' % url)
+            raise MCMError('mcm_url must start with http:// or https://, got %s' % escape_control(url))
         if not token:
             raise MCMError('mcm_token is empty', hint='set mcm_token or the environment variable MCM_TOKEN')
         _check_header_value('mcm_token', token, secret=True)
@@ -405,21 +437,25 @@ class MCMClient(object):
         if client_id:
             headers['x-client-id'] = client_id
         verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        if validate_certs and ca_path and not os.path.isfile(ca_path):
+            raise MCMError('ca_path %s is not a readable file' % ca_path,
+                           hint='give the PEM file of the CA that signed the node certificate')
+        self.max_answer_bytes = max_answer_bytes
 
         # Idempotent calls: retried per self.retry. POSTs use their own session without any retry,
         # because urllib3 retries connection errors for every method.
         self._session = requests.Session()
         self._session.headers.update(headers)
         self._session.verify = verify
-        adapter = HTTPAdapter(max_retries=retry)
+        adapter = DeadlineAdapter(max_retries=retry)
         self._session.mount('http://', adapter)
         self._session.mount('https://', adapter)
 
         self._post_session = requests.Session()
         self._post_session.headers.update(headers)
         self._post_session.verify = verify
-        no_retry = HTTPAdapter(max_retries=Retry(total=0, connect=0, read=0, status=0, other=0, redirect=0,
-                                                 raise_on_status=False, raise_on_redirect=False))
+        no_retry = DeadlineAdapter(max_retries=Retry(total=0, connect=0, read=0, status=0, other=0, redirect=0,
+                                                     raise_on_status=False, raise_on_redirect=False))
         self._post_session.mount('http://', no_retry)
         self._post_session.mount('https://', no_retry)
 
@@ -429,7 +465,7 @@ class MCMClient(object):
         return '%s%s%s' % (self.base_url, API_PREFIX, path)
 
     def _mask(self, text):
-        return mask_secret(text, [self.token])
+        return escape_control(mask_secret(text, [self.token]))
 
     def request(self, method, path, json_body=None, files=None, params=None, resource=None, conflict=None,
                 ok_missing=False):
@@ -443,33 +479,47 @@ class MCMClient(object):
         method = method.upper()
         url = self.url_for(path)
         session = self._session if method in IDEMPOTENT_METHODS else self._post_session
-        try:
-            # verify is passed explicitly: a session's own verify loses against REQUESTS_CA_BUNDLE /
-            # CURL_CA_BUNDLE in the environment (psf/requests#3829), which would silently ignore ca_path.
-            response = session.request(method, url, json=json_body, files=files, params=params,
-                                       timeout=(self.timeout, self.timeout), allow_redirects=False,
-                                       verify=session.verify)
-        except requests.exceptions.SSLError as exc:
-            raise MCMError('TLS error talking to %s: %s' % (url, self._mask(exc)), method=method, url=url,
-                           hint='set ca_path to the CA bundle that signed the node certificate, '
-                                'or validate_certs: false for a test node')
-        except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
-            raise MCMError('No answer from %s within the timeout of %s seconds (%s %s)'
-                           % (url, self.timeout, method, type(exc).__name__), method=method, url=url,
-                           hint=_timeout_hint(method))
-        except requests.exceptions.RetryError as exc:
-            raise MCMError('%s %s failed after retries: %s' % (method, url, self._mask(exc)),
-                           method=method, url=url, hint=status_hint(503))
-        except requests.exceptions.ConnectionError as exc:
-            if _is_read_timeout(exc):
-                raise MCMError('No answer from %s within the timeout of %s seconds (%s ReadTimeout)'
-                               % (url, self.timeout, method), method=method, url=url, hint=_timeout_hint(method))
-            raise MCMError('Cannot connect to %s (timeout %s seconds): %s'
-                           % (url, self.timeout, self._mask(exc)), method=method, url=url, unanswered=True,
-                           hint='check mcm_url (scheme, host and port: the node API listens on 8083 by default) '
-                                'and that the node is running')
-        except requests.exceptions.RequestException as exc:
-            raise MCMError('%s %s failed: %s' % (method, url, self._mask(exc)), method=method, url=url)
+        # One deadline per attempt for the whole answer (connect, headers, body): see _transport.
+        with deadline(self.timeout) as dog:
+            try:
+                # verify is passed explicitly: a session's own verify loses against REQUESTS_CA_BUNDLE /
+                # CURL_CA_BUNDLE in the environment (psf/requests#3829), which would silently ignore ca_path.
+                response = session.request(method, url, json=json_body, files=files, params=params,
+                                           timeout=(self.timeout, self.timeout), allow_redirects=False,
+                                           verify=session.verify, stream=True)
+                read_answer(response, dog, self.max_answer_bytes)
+            except AnswerError as exc:
+                if exc.timed_out:
+                    raise MCMError('No answer from %s within the timeout of %s seconds (%s %s: %s)'
+                                   % (url, self.timeout, method, 'WholeAnswerTimeout', exc), method=method,
+                                   url=url, hint=_timeout_hint(method))
+                if exc.broken:
+                    raise MCMError('%s %s: %s' % (method, url, exc), method=method, url=url, unanswered=True,
+                                   hint='check that the node is running and the network between it and this host')
+                raise MCMError('%s %s: %s' % (method, url, exc), method=method, url=url,
+                               hint='the node answered far more than an MCM answer holds; check mcm_url')
+            except requests.exceptions.SSLError as exc:
+                raise MCMError('TLS error talking to %s: %s' % (url, self._mask(exc)), method=method, url=url,
+                               hint='set ca_path to the CA bundle that signed the node certificate, '
+                                    'or validate_certs: false for a test node')
+            except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
+                raise MCMError('No answer from %s within the timeout of %s seconds (%s %s)'
+                               % (url, self.timeout, method, type(exc).__name__), method=method, url=url,
+                               hint=_timeout_hint(method))
+            except requests.exceptions.RetryError as exc:
+                raise MCMError('%s %s failed after retries: %s' % (method, url, self._mask(exc)),
+                               method=method, url=url, hint=status_hint(503))
+            except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                if dog.fired or _is_read_timeout(exc):
+                    raise MCMError('No answer from %s within the timeout of %s seconds (%s ReadTimeout)'
+                                   % (url, self.timeout, method), method=method, url=url,
+                                   hint=_timeout_hint(method))
+                raise MCMError('Cannot connect to %s (timeout %s seconds): %s'
+                               % (url, self.timeout, self._mask(exc)), method=method, url=url, unanswered=True,
+                               hint='check mcm_url (scheme, host and port: the node API listens on 8083 by '
+                                    'default) and that the node is running')
+            except requests.exceptions.RequestException as exc:
+                raise MCMError('%s %s failed: %s' % (method, url, self._mask(exc)), method=method, url=url)
 
         if response.status_code == 404 and ok_missing:
             return None
@@ -491,7 +541,7 @@ class MCMClient(object):
     def write_with_verify(self, send, verify, what):
         """Send a write (``send()``) and retry it only when that is safe.
 
-        After a 502/503/504 answer or a connection that broke without an answer, ``verify()`` reads the node:
+        After a 5xx answer or a connection that broke without an answer, ``verify()`` reads the node:
         it returns the resource when the write did take effect (the answer was lost), else ``None``; only then is
         the write sent again, up to ``retries`` times with exponential backoff. Timeouts and other errors are
         raised at once. If the node cannot be read either, the first error is raised.
@@ -561,7 +611,13 @@ class MCMClient(object):
     # ---------------------------------------------------------------- images
 
     def list_images(self):
-        return self._list('/images')
+        """The node's images; a ``digest`` that is not ``sha256:<64 hex>`` is reported as ``None``, because callers
+        turn digests into controller paths (the image cache) and names."""
+        images = self._list('/images')
+        for image in images:
+            if image.get('digest') is not None and not is_digest(image['digest']):
+                image['digest'] = None
+        return images
 
     def find_image(self, name):
         """The image called ``name`` (or whose id is ``name``), or ``None``."""

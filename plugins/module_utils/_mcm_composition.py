@@ -70,12 +70,19 @@ def parse_members(name, mims):
 
 
 def secret_values(mims):
+    """Every value under a member's ``secret_env``, whatever its shape (a dict, a list or dict as a value, a string
+    given for the whole option): a malformed one must be masked as well as a valid one."""
     values = set()
-    for item in mims or []:
-        if isinstance(item, dict) and isinstance(item.get('secret_env'), dict):
-            for value in item['secret_env'].values():
-                if value not in (None, ''):
-                    values.add(str(value))
+    pending = [item.get('secret_env') for item in (mims if isinstance(mims, list) else [mims])
+               if isinstance(item, dict) and 'secret_env' in item]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            pending.extend(value)
+        elif value is not None and not isinstance(value, bool) and str(value).strip():
+            values.add(str(value))
     return values
 
 

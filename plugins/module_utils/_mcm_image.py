@@ -79,7 +79,8 @@ class ImageManager(object):
     def _check_users(self, image, users, force, doing):
         if not users:
             return
-        names = ', '.join(sorted(m.get('name') or m.get('id') for m in users))
+        # A node may name a mim 5 or null: sorted as text, never a TypeError.
+        names = ', '.join(sorted(str(m.get('name') or m.get('id')) for m in users))
         if not force:
             raise ImageUsedError(
                 'Cannot %s the image %s: the mims %s use it' % (doing, image.get('name'), names),
@@ -149,7 +150,7 @@ class ImageManager(object):
             result['after'] = {'state': 'present', 'digest': info['digest'], 'repoTags': info['repo_tags']}
             result['reason'] = 'the image %s is not on the node' % name
         result['changed'] = True
-        result['redeployed'] = sorted(m.get('name') for m in users)
+        result['redeployed'] = sorted((m.get('name') for m in users), key=str)
         if self.mcm.check_mode:
             for mim in users:
                 self.mcm.actions.append('removed mim %s' % mim.get('name'))

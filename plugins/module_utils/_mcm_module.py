@@ -14,6 +14,8 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.mimoe.edge.plugins.module_utils._transport import url_userinfo
+
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
@@ -57,6 +59,24 @@ def collect_no_log_values(argument_spec, params):
     return found
 
 
+def url_credentials(params):
+    """The user information of every URL parameter (``mcm_url``, ``registry.url``...) that embeds one: the client
+    refuses such a URL, and its password must not come back in ``invocation`` either."""
+    found = set()
+    values = list(params.items()) if isinstance(params, dict) else []
+    while values:
+        key, value = values.pop()
+        if isinstance(value, dict):
+            values.extend(value.items())
+        elif isinstance(value, str) and str(key).endswith('url'):
+            userinfo = url_userinfo(value)
+            if userinfo:
+                found.add(userinfo)
+                if ':' in userinfo:  # the password; the user name alone is not a secret
+                    found.add(userinfo.split(':', 1)[1])
+    return found
+
+
 class SafeAnsibleModule(AnsibleModule):
     """``AnsibleModule`` that masks ``no_log`` values even when ansible-core could not list them.
 
@@ -66,9 +86,18 @@ class SafeAnsibleModule(AnsibleModule):
     option by option and from the raw parameters, before any result leaves the module.
     """
 
+    def __init__(self, *args, **kwargs):
+        # extra_secrets(params) -> values that are secrets without being a no_log option (for example the values
+        # of each member's secret_env in a list of dicts), masked on every path, malformed input included.
+        self._extra_secrets = kwargs.pop('extra_secrets', None)
+        super(SafeAnsibleModule, self).__init__(*args, **kwargs)
+
     def _mask_no_log_values(self):
         try:
             self.no_log_values.update(collect_no_log_values(self.argument_spec, self.params))
+            self.no_log_values.update(url_credentials(self.params))
+            if self._extra_secrets is not None:
+                self.no_log_values.update(v for v in self._extra_secrets(self.params) if v)
         except Exception:  # pylint: disable=broad-except  # masking must never be the thing that fails
             pass
 

@@ -40,10 +40,12 @@ import tempfile
 import traceback
 
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import build_retry, mask_secret
+from ansible_collections.mimoe.edge.plugins.module_utils._transport import (
+    MAX_ANSWER_BYTES, AnswerError, DeadlineAdapter, deadline, escape_control, read_answer, refuse_url_credentials,
+)
 
 try:
     import requests
-    from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 except ImportError:
     HAS_REQUESTS = False
@@ -141,11 +143,25 @@ def oci_error_of(response):
 
 def split_registry_url(url):
     """``https://reg.example.com:5000`` -> ``('https', 'reg.example.com:5000')``; no path allowed."""
+    refuse_url_credentials('registry.url', url, OCIError)
     match = re.match(r'^(https?)://([^/\s@]+)/*$', url or '')
     if not match:
-        raise OCIError('registry url must be http(s)://host[:port] without a path or credentials, got %r' % (url,),
+        raise OCIError('registry url must be http(s)://host[:port] without a path or credentials, got %s'
+                       % escape_control(repr(url)),
                        hint='for example https://registry.example.com or http://127.0.0.1:5000')
     return match.group(1), match.group(2)
+
+
+def _origin(url):
+    """``(scheme, host, port)`` of a URL, the port defaulted, to tell whether two URLs are the same server."""
+    match = re.match(r'^([a-zA-Z]+)://([^/?#]*)', url or '')
+    if not match:
+        return None
+    scheme, netloc = match.group(1).lower(), match.group(2).rsplit('@', 1)[-1].lower()
+    host, _sep, port = netloc.rpartition(':') if not netloc.endswith(']') else (netloc, '', '')
+    if not host or not port.isdigit():
+        host, port = netloc, ''
+    return scheme, host, int(port) if port else (443 if scheme == 'https' else 80)
 
 
 def check_repository(name):
@@ -179,6 +195,9 @@ class OCIClient(object):
         self._password = password
         self.timeout = float(timeout)
         self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        if validate_certs and ca_path and not os.path.isfile(ca_path):
+            raise OCIError('registry.ca_path %s is not a readable file' % ca_path,
+                           hint='give the PEM file of the CA that signed the registry certificate')
         self.requests = []  # (method, url, status) of every call, for counters and tests
         self._basic = None
         self._tokens = {}
@@ -190,12 +209,12 @@ class OCIClient(object):
             raise OCIError(str(exc))
         self._session = requests.Session()
         self._session.verify = self.verify
-        self._session.mount('http://', HTTPAdapter(max_retries=retry))
-        self._session.mount('https://', HTTPAdapter(max_retries=retry))
+        self._session.mount('http://', DeadlineAdapter(max_retries=retry))
+        self._session.mount('https://', DeadlineAdapter(max_retries=retry))
         self._post_session = requests.Session()
         self._post_session.verify = self.verify
-        no_retry = HTTPAdapter(max_retries=Retry(total=0, connect=0, read=0, status=0, other=0, redirect=0,
-                                                 raise_on_status=False, raise_on_redirect=False))
+        no_retry = DeadlineAdapter(max_retries=Retry(total=0, connect=0, read=0, status=0, other=0, redirect=0,
+                                                     raise_on_status=False, raise_on_redirect=False))
         self._post_session.mount('http://', no_retry)
         self._post_session.mount('https://', no_retry)
 
@@ -207,7 +226,7 @@ class OCIClient(object):
     # ---------------------------------------------------------------- transport
 
     def _mask(self, text):
-        return mask_secret(text, [self._password, self._basic] + list(self._tokens.values()))
+        return escape_control(mask_secret(text, [self._password, self._basic] + list(self._tokens.values())))
 
     def _auth_header(self):
         if self._basic:
@@ -221,12 +240,25 @@ class OCIClient(object):
         headers = dict(headers or {})
         if auth:
             headers['Authorization'] = auth
+        # A whole-answer deadline per attempt (see _transport); a streamed blob re-arms it per MiB received.
+        guard = deadline(self.timeout)
+        dog = guard.__enter__()
+        detached = False
         try:
-            response = session.request(method, url, data=data, json=json_body, headers=headers, stream=stream,
+            response = session.request(method, url, data=data, json=json_body, headers=headers, stream=True,
                                        params=params, timeout=(self.timeout, self.timeout), allow_redirects=True,
                                        # per request: REQUESTS_CA_BUNDLE in the environment would override the
                                        # session's verify (psf/requests#3829)
                                        verify=self.verify)
+            if stream and response.status_code < 300:
+                response.watchdog = guard.detach()
+                detached = True
+            else:
+                read_answer(response, dog, MAX_ANSWER_BYTES)
+        except AnswerError as exc:
+            raise OCIError('%s %s: %s' % (method, url, exc), method=method, url=url,
+                           hint='check registry.url and that the registry is up, or raise registry.timeout'
+                           if exc.timed_out else 'check registry.url: a registry answer is far smaller')
         except requests.exceptions.SSLError as exc:
             raise OCIError('TLS error talking to the registry %s: %s' % (self.url, self._mask(exc)),
                            method=method, url=url,
@@ -238,6 +270,9 @@ class OCIClient(object):
                            % (self.url, method, url, self.timeout, self._mask(exc)), method=method, url=url,
                            hint='check registry.url and that the registry is up and reachable from the host '
                                 'that runs the task')
+        finally:
+            if not detached:
+                guard.__exit__(None, None, None)
         self.requests.append((method, url, response.status_code))
         return response
 
@@ -248,8 +283,15 @@ class OCIClient(object):
     def _fetch_token(self, params, method, url):
         realm = params.get('realm')
         if not realm or not re.match(r'^https?://', realm):
-            raise OCIError('The registry asked for a Bearer token without a usable realm URL (%r)' % (realm,),
-                           status=401, method=method, url=url)
+            raise OCIError('The registry asked for a Bearer token without a usable realm URL (%s)'
+                           % escape_control(repr(realm)), status=401, method=method, url=url)
+        if _origin(realm) != _origin(self.url) and not realm.lower().startswith('https://'):
+            # The token request carries the credentials: only to the registry itself, or to another host over TLS.
+            raise OCIError('The registry %s asks for a token from %s, on another host or scheme and over plain '
+                           'http: refused, the credentials would go in clear to a host that is not the registry'
+                           % (self.url, escape_control(realm.split('?', 1)[0])), status=401, method=method,
+                           url=url, hint='a token service on another host must use https; check the registry '
+                                         'configuration (auth.token.realm) and registry.url')
         query = dict((k, params[k]) for k in ('service', 'scope') if params.get(k))
         auth = 'Basic %s' % self._credentials_b64() if self.username else None
         response = self._send('GET', realm, headers={'Accept': 'application/json'}, auth=auth, params=query)
@@ -290,6 +332,8 @@ class OCIClient(object):
             return response
         scheme, params = parse_challenge(response.headers.get('WWW-Authenticate'))
         response.close()  # a streamed 401 would otherwise keep its connection
+        if getattr(response, 'watchdog', None) is not None:
+            response.watchdog.cancel()
         if scheme == 'basic':
             if not self.username:
                 raise self._auth_failed(401, method, url, 'WWW-Authenticate: Basic')
@@ -484,13 +528,24 @@ class OCIClient(object):
         handle, tmp = tempfile.mkstemp(prefix='.download-', dir=directory)
         hasher = hashlib.sha256()
         size = 0
+        watchdog = getattr(response, 'watchdog', None)
         try:
             with os.fdopen(handle, 'wb') as out:
-                for chunk in response.iter_content(chunk_size=_CHUNK):
-                    if chunk:
-                        hasher.update(chunk)
-                        out.write(chunk)
-                        size += len(chunk)
+                try:
+                    for chunk in response.iter_content(chunk_size=_CHUNK):
+                        if chunk:
+                            if watchdog is not None:
+                                watchdog.arm()  # progress: a MiB arrived, the next one gets a full timeout
+                            hasher.update(chunk)
+                            out.write(chunk)
+                            size += len(chunk)
+                except (requests.exceptions.RequestException, IOError, OSError) as exc:
+                    if watchdog is not None and watchdog.fired:
+                        raise OCIError('Blob %s of %s: no MiB arrived within the timeout of %s seconds'
+                                       % (digest, repository, self.timeout),
+                                       hint='check that the registry is up, or raise registry.timeout')
+                    raise OCIError('Blob %s of %s: the download broke (%s)'
+                                   % (digest, repository, self._mask(exc)))
             got = 'sha256:' + hasher.hexdigest()
             if got != digest:
                 raise OCIError('Blob %s of %s downloaded with the digest %s: refused (corrupt or tampered)'
@@ -498,6 +553,8 @@ class OCIClient(object):
             os.chmod(tmp, 0o600)
             shutil.move(tmp, dest)
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             response.close()
             if os.path.exists(tmp):
                 os.unlink(tmp)

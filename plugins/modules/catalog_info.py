@@ -163,7 +163,7 @@ downloaded:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.mimoe.edge.plugins.module_utils._catalog import (
     client_from_params,
@@ -173,6 +173,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._catalog import (
     registry_argument_spec,
     resolve,
 )
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import SafeAnsibleModule
 from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import (
     HAS_ORAS,
     HAS_REQUESTS,
@@ -192,7 +193,8 @@ def main():
         cache_dir=dict(type='path', default='~/.cache/mimoe.edge/images'),
     )
     argument_spec.update(registry_argument_spec())
-    module = AnsibleModule(
+    # SafeAnsibleModule: a registry.url with user:password is refused, and masked in invocation too.
+    module = SafeAnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         mutually_exclusive=[('reference', 'name'), ('reference', 'version')],

@@ -255,7 +255,7 @@ diff:
     after: {state: present, architectures: {amd64: "sha256:9f86..."}}
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.mimoe.edge.plugins.module_utils._catalog import (
     client_from_params,
@@ -264,6 +264,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._catalog import (
     remove,
     sources_from_params,
 )
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import SafeAnsibleModule
 from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import (
     HAS_ORAS,
     HAS_REQUESTS,
@@ -291,7 +292,8 @@ def main():
         force=dict(type='bool', default=False),
     )
     argument_spec.update(registry_argument_spec())
-    module = AnsibleModule(
+    # SafeAnsibleModule: a registry.url with user:password is refused, and masked in invocation too.
+    module = SafeAnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         mutually_exclusive=[('images', 'image', 'definition', 'src')],

@@ -233,10 +233,11 @@ def main():
         fingerprint_file=dict(type='path', default=DEFAULT_STATE_FILE,
                               fallback=(env_fallback, ['MCM_FINGERPRINT_FILE'])),
     )
-    mcm = MCMModule(argument_spec, supports_check_mode=True)
+    # secret_env values of the members are secrets like a no_log option: kept out of every output, from the raw
+    # parameters, so that a malformed member (validation failure) is masked too.
+    mcm = MCMModule(argument_spec, supports_check_mode=True,
+                    extra_secrets=lambda params: secret_values(params.get('mims')))
     params = mcm.params
-    # secret_env values of the members are secrets like a no_log option: keep them out of every output.
-    mcm.module.no_log_values.update(secret_values(params['mims']))
     if not HAS_JSONSCHEMA:
         mcm.module.fail_json(msg=missing_required_lib('jsonschema'), exception=JSONSCHEMA_IMPORT_ERROR)
     try:

@@ -365,6 +365,9 @@ def main():
     try:
         if params['state'] == 'absent':
             name = params['name']
+            if not name and not params['src']:
+                mcm.fail('name is empty: state=absent needs the name of the image to remove (or src, the archive '
+                         'to read it from)')
             if not name:
                 name = inspect_image_tar(params['src'])['name']
             result = manager.absent(name, force=params['force'])

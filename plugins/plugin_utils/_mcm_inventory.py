@@ -27,6 +27,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import 
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     API_CURRENT, API_LEGACY, MCMClient, MCMError, mask_secret,
 )
+from ansible_collections.mimoe.edge.plugins.module_utils._transport import escape_control
 
 from urllib.parse import urlsplit
 
@@ -179,6 +180,21 @@ def read_node(client):
     return {'api': api, 'mims': summarize_mims(mims, images), 'images': summarize_images(images, mims)}
 
 
+def mask_deep(value, secrets):
+    """``value`` with every string (keys too) that holds one of ``secrets`` masked: a node may echo a token back,
+    for example as a mim status, and what it says becomes host variables, warnings and the inventory cache."""
+    secrets = [s for s in secrets if s]
+    if not secrets:
+        return value
+    if isinstance(value, dict):
+        return dict((mask_deep(k, secrets), mask_deep(v, secrets)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [mask_deep(item, secrets) for item in value]
+    if isinstance(value, str) and any(s in value for s in secrets):
+        return mask_secret(value, secrets)
+    return value
+
+
 def query_node(node, options, client_factory=MCMClient):
     """Read one node; never raises. ``node`` is a normalized entry (with its token)."""
     token = node.get('token')
@@ -198,10 +214,10 @@ def query_node(node, options, client_factory=MCMClient):
         result['reason'] = mask_secret(short_reason(exc, node['url']), [token])
     except Exception as exc:  # pylint: disable=broad-except
         # A node must never fail the whole inventory, whatever it answers.
-        result['reason'] = mask_secret('unexpected error reading %s: %s: %s' % (node['url'], type(exc).__name__, exc),
-                                       [token])
+        result['reason'] = escape_control(mask_secret(
+            'unexpected error reading %s: %s: %s' % (node['url'], type(exc).__name__, exc), [token]))
     result['seconds'] = round(time.time() - started, 3)
-    return result
+    return mask_deep(result, [token])
 
 
 def query_nodes(nodes, options, client_factory=MCMClient):
@@ -211,4 +227,6 @@ def query_nodes(nodes, options, client_factory=MCMClient):
     workers = max(1, min(int(options.get('max_workers') or 1), len(nodes)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(lambda node: query_node(node, options, client_factory), nodes))
-    return dict((result['url'], result) for result in results)
+    # Any node may echo any of the tokens (a shared default token, another node's): mask them all.
+    tokens = sorted(set(node.get('token') for node in nodes if node.get('token')), key=len, reverse=True)
+    return dict((result['url'], mask_deep(result, tokens)) for result in results)

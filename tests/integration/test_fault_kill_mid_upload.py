@@ -38,6 +38,8 @@ def test_sigkill_mid_upload_then_restart_and_rerun_converges(scenario):
     assert result['status'] == 'failed' and result['touched'] is True, result
     assert 'Upload the image' in result['error'], result
     assert result['rollback_error'], result  # the node was down: nothing could be rolled back
+    # The failure says where the node stands and what a re-run does (issue 15).
+    assert 'edge1 is between 1.0.0 and 2.0.0' in out and 're-running the rollout resumes' in out, out[-3000:]
     assert recap['edge1']['failed'] == 1
     journal = os.path.join(scenario.cache, 'journal')
     assert os.listdir(journal) == ['edge1--hello-v1.json']

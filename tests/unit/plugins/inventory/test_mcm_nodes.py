@@ -258,3 +258,53 @@ def test_duplicate_nodes_keep_the_first(monkeypatch):
     nodes = plugin._nodes()
     assert [(n['name'], n['url']) for n in nodes] == [('n1', 'http://n1:8083')]
     assert len(warnings) == 2 and all('listed more than once' in w for w in warnings)
+
+
+# ---------------------------------------------------------------- issue 15: hostile nodes
+
+def test_slow_loris_node_costs_about_timeout_not_forever():
+    import os
+    import sys
+    import time
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    from slow_peer import SlowPeer
+    peer = SlowPeer('body')
+    try:
+        started = time.monotonic()
+        results = inv.query_nodes([{'name': 'slow', 'url': peer.url, 'token': TOKEN, 'vars': {}}],
+                                  {'timeout': 2, 'retries': 0, 'max_workers': 4})
+        elapsed = time.monotonic() - started
+    finally:
+        peer.close()
+    assert elapsed < 3 * 2, elapsed
+    assert results[peer.url]['reachable'] is False
+    assert 'no answer within the timeout' in results[peer.url]['reason']
+
+
+def test_token_echoed_by_a_node_is_masked_in_results_hostvars_and_warnings(monkeypatch):
+    class Echo:
+        base_url = 'http://echo:8083'
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def request(self, method, path, ok_missing=False):
+            return {'data': [{'name': 'm', 'id': TOKEN, 'image': 'i', 'status': 'up ' + TOKEN,
+                              'state': TOKEN}]}
+
+        unwrap = staticmethod(lambda body: body['data'])
+
+        def list_images(self):
+            return [{'name': 'i', 'repoTags': ['i:' + TOKEN]}]
+
+    nodes = [{'name': 'n1', 'url': 'http://echo:8083', 'token': TOKEN, 'vars': {}, 'source': 'config'}]
+    results = inv.query_nodes(nodes, {'max_workers': 1}, client_factory=Echo)
+    assert TOKEN not in repr(results)
+    # A cache written before the fix still holds the echo: masked when the hosts are made.
+    plugin = plugin_with({})
+    warnings = []
+    monkeypatch.setattr(plugin.display, 'warning', warnings.append)
+    plugin._populate(nodes, {'http://echo:8083': {
+        'reachable': False, 'reason': 'HTTP 500: \x1b]0;owned\x07 %s' % TOKEN, 'mims': [], 'images': []}})
+    assert TOKEN not in repr(plugin.inventory.get_host('n1').get_vars())
+    assert warnings and TOKEN not in warnings[0] and '\x1b' not in warnings[0] and '\\x1b]0;owned' in warnings[0]

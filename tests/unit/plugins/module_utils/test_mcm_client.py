@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -190,7 +192,8 @@ def test_retry_allowed_methods_exclude_post():
     retry = build_retry({'total': 4, 'backoff_factor': 0.1})
     assert 'POST' not in retry.allowed_methods
     assert set(retry.allowed_methods) == set(IDEMPOTENT_METHODS)
-    assert tuple(retry.status_forcelist) == (502, 503, 504)
+    # Reads are retried on any 5xx (issue 15: one 500 aborted a rollback).
+    assert tuple(retry.status_forcelist) == tuple(range(500, 600))
     assert retry.total == 4
 
 
@@ -376,5 +379,140 @@ def test_tls_verification_defaults_and_ca_path(tmp_path):
     assert MCMClient('https://node:8083', TOKEN)._session.verify is True
     assert MCMClient('https://node:8083', TOKEN, validate_certs=False)._session.verify is False
     ca = str(tmp_path / 'ca.pem')
+    (tmp_path / 'ca.pem').write_text('not checked here')
     client = MCMClient('https://node:8083', TOKEN, ca_path=ca)
     assert client._session.verify == ca and client._post_session.verify == ca
+
+
+# ---------------------------------------------------------------- issue 15: hostile network
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from slow_peer import SlowPeer  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@pytest.mark.parametrize('mode', ['body', 'headers'])
+def test_whole_answer_deadline_against_a_slow_loris(mode):
+    """Headers then 2 bytes a second (or the headers themselves dripped): requests' per-read timeout never fires;
+    the whole-answer deadline ends the call within about a second of timeout."""
+    peer = SlowPeer(mode)
+    try:
+        client = MCMClient(peer.url, TOKEN, timeout=2, retries=0, api_version='current')
+        started = time.monotonic()
+        with pytest.raises(MCMError) as info:
+            client.list_images()
+        elapsed = time.monotonic() - started
+    finally:
+        peer.close()
+    assert elapsed < 3.0, elapsed
+    assert 'within the timeout of 2.0 seconds' in str(info.value)
+    assert info.value.unanswered is False  # a write that timed out is never sent again blindly
+
+
+def test_slow_loris_with_retries_is_bounded_per_attempt():
+    peer = SlowPeer('body')
+    try:
+        client = MCMClient(peer.url, TOKEN, timeout=1, retries={'total': 2, 'backoff_factor': 0},
+                           api_version='current')
+        started = time.monotonic()
+        with pytest.raises(MCMError):
+            client.list_images()
+        elapsed = time.monotonic() - started
+    finally:
+        peer.close()
+    assert elapsed < 3 * 1 + 1.5, elapsed
+
+
+def test_answer_larger_than_the_cap_is_refused_without_reading_it_all():
+    peer = SlowPeer('huge', size=40 * 1024 * 1024)
+    try:
+        client = MCMClient(peer.url, TOKEN, timeout=10, retries=0, api_version='current')
+        with pytest.raises(MCMError) as info:
+            client.list_images()
+    finally:
+        peer.close()
+    assert 'more than the limit of %d bytes' % (16 * 1024 * 1024) in str(info.value)
+
+
+def test_declared_content_length_over_the_cap_is_refused(server):
+    server.script = lambda req: (200, b'x' * 2048, {})
+    client = MCMClient(server.url, TOKEN, retries=0, api_version='current', max_answer_bytes=1024)
+    with pytest.raises(MCMError, match='2048 bytes, more than the limit of 1024 bytes'):
+        client.list_images()
+
+
+@pytest.mark.parametrize('status', [500, 501, 507])
+def test_get_is_retried_on_any_5xx(server, status):
+    answers = iter([(status, 'boom', {}), (200, {'data': []}, {})])
+    server.script = lambda req: next(answers)
+    assert client_for(server, api_version='current').list_images() == []
+    assert len(server.requests) == 2
+
+
+def test_post_answered_500_is_retried_once_the_node_shows_it_did_not_apply(server):
+    answers = iter([(500, 'internal', {}), (201, {'name': 'a', 'image': 'b'}, {})])
+
+    def script(req):
+        if req['method'] == 'GET':
+            return (200, {'data': []}, {})
+        return next(answers)
+    server.script = script
+    client = client_for(server, api_version='current', retries={'total': 2, 'backoff_factor': 0})
+    assert client.deploy_mim({'name': 'a', 'image': 'b', 'env': {}})['name'] == 'a'
+    assert [r['method'] for r in server.requests] == ['POST', 'GET', 'POST']
+
+
+@pytest.mark.parametrize('url', ['http://admin:s3cr3t-pw@node:8083', 'https://s3cr3t-pw@node:8083/mcm/v1'])
+def test_url_with_credentials_is_refused_and_never_echoed(url):
+    with pytest.raises(MCMError) as info:
+        MCMClient(url, TOKEN)
+    assert 's3cr3t-pw' not in str(info.value) and 'admin' not in str(info.value)
+    assert 'must not hold credentials' in str(info.value) and '********@node:8083' in str(info.value)
+
+
+def test_missing_ca_path_is_a_clear_error(tmp_path):
+    with pytest.raises(MCMError, match='ca_path .* is not a readable file'):
+        MCMClient('https://node:8083', TOKEN, ca_path=str(tmp_path / 'missing.pem'))
+
+
+@pytest.mark.parametrize('retries,field', [
+    ({'total': 'x'}, 'retries.total'), ({'backoff_factor': -1}, 'retries.backoff_factor'),
+    ({'backoff_factor': 'slow'}, 'retries.backoff_factor'), ({'status_forcelist': ['x']}, 'status_forcelist'),
+    ({'connect': True}, 'retries.connect'), ({'respect_retry_after_header': 'yes'}, 'respect_retry_after_header'),
+])
+def test_bad_retry_values_are_refused_up_front(retries, field):
+    with pytest.raises(MCMError, match=field):
+        MCMClient('http://node:8083', TOKEN, retries=retries)
+
+
+def test_node_error_text_has_control_characters_escaped(server):
+    server.script = lambda req: (400, {'error': {'message': 'bad \x1b[31mred\x1b]0;pwned\x07 \u202e'}}, {})
+    with pytest.raises(MCMError) as info:
+        client_for(server, api_version='current').list_images()
+    text = str(info.value)
+    assert '\x1b' not in text and '\x07' not in text and '\u202e' not in text
+    assert '\\x1b[31mred' in text and info.value.server_message == text.split(': ', 1)[1].split('. Hint')[0]
+
+
+_MEASURE = r'''
+import resource, sys
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMClient, MCMError
+try:
+    MCMClient(sys.argv[1], 'tok-3f9a1c77e0b24d51', timeout=60, retries=0, api_version='current').list_images()
+except MCMError as exc:
+    print(exc)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+'''
+
+
+def test_peak_memory_with_a_160_mb_node_answer():
+    """Measured in a child process (ru_maxrss): the answer is refused at the cap, never held whole."""
+    import subprocess
+    peer = SlowPeer('huge', size=160 * 1024 * 1024)
+    try:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+        out = subprocess.run([sys.executable, '-c', _MEASURE, peer.url], env=env, check=True, capture_output=True,
+                             text=True, timeout=120).stdout.split('\n')
+    finally:
+        peer.close()
+    assert 'more than the limit' in out[0], out
+    assert int(out[-2]) < 300, out  # MB

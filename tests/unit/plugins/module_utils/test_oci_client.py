@@ -41,6 +41,7 @@ class TokenRegistry:
         self.basic = basic
         self.tags_answer = None
         self.tamper = False
+        self.realm = None  # the token service the challenge names (default: this registry's /token)
         registry = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -76,8 +77,8 @@ class TokenRegistry:
                         return self._answer(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
                                             {'WWW-Authenticate': 'Basic realm="basic-realm"'})
                 elif auth != 'Bearer tok:' + scope:
-                    challenge = 'Bearer realm="http://127.0.0.1:%d/token",service="test",scope="%s"' % (
-                        registry.port, scope)
+                    challenge = 'Bearer realm="%s",service="test",scope="%s"' % (
+                        registry.realm or 'http://127.0.0.1:%d/token' % registry.port, scope)
                     return self._answer(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
                                         {'WWW-Authenticate': challenge})
                 if '/manifests/' in url.path:
@@ -205,7 +206,7 @@ def test_connection_refused_fails_fast_without_oras_retry_sleeps():
 
 @pytest.mark.parametrize('url', ['ftp://x', 'https://host/path', 'https://user:pw@host', '', 'host:5000'])
 def test_registry_url_must_be_a_bare_origin(url):
-    with pytest.raises(OCIError, match='registry url'):
+    with pytest.raises(OCIError, match='registry.url'):
         split_registry_url(url)
 
 
@@ -219,3 +220,50 @@ def test_parse_challenge():
 def test_username_and_password_go_together():
     with pytest.raises(OCIError, match='go together'):
         OCIClient('http://127.0.0.1:1', username=USER)
+
+
+# ---------------------------------------------------------------- issue 15: credentials only where meant
+
+def test_token_realm_on_another_host_over_http_is_refused_and_gets_nothing(token_registry):
+    foreign = TokenRegistry()
+    try:
+        token_registry.realm = 'http://127.0.0.1:%d/token' % foreign.port
+        client = OCIClient(token_registry.url, username=USER, password=PASSWORD, retries=0)
+        with pytest.raises(OCIError) as info:
+            client.ping()
+        assert 'another host or scheme' in str(info.value) and 'https' in str(info.value)
+        assert PASSWORD not in str(info.value)
+        assert foreign.requests == []  # not even a request without credentials
+    finally:
+        foreign.close()
+
+
+def test_token_realm_downgraded_to_http_on_the_same_host_is_refused():
+    client = OCIClient('https://127.0.0.1:1', username=USER, password=PASSWORD, retries=0)
+    with pytest.raises(OCIError, match='another host or scheme'):
+        client._fetch_token({'realm': 'http://127.0.0.1:1/token'}, 'GET', 'https://127.0.0.1:1/v2/')
+
+
+@pytest.mark.parametrize('url', ['https://robot:Unit-Pa55word-q7@reg.example', 'http://Unit-Pa55word-q7@reg:5000/'])
+def test_registry_url_with_credentials_is_refused_without_echoing_them(url):
+    with pytest.raises(OCIError) as info:
+        OCIClient(url)
+    assert PASSWORD not in str(info.value) and 'robot' not in str(info.value)
+    assert 'registry.url must not hold credentials' in str(info.value)
+
+
+def test_registry_slow_loris_is_cut_at_the_timeout():
+    import os
+    import sys
+    import time
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    from slow_peer import SlowPeer
+    peer = SlowPeer('body')
+    try:
+        client = OCIClient(peer.url, timeout=2, retries=0)
+        started = time.monotonic()
+        with pytest.raises(OCIError, match='within the timeout'):
+            client.ping()
+        assert time.monotonic() - started < 3.0
+    finally:
+        peer.close()

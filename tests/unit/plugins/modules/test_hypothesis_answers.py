@@ -53,7 +53,8 @@ FIELD = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=12),
     st.sampled_from(['hello-v1', 'api-hello-v1', 'hello-v1:1.0.0', 'started', 'up', 'stopped', 'inProgress',
                      'completed', 'failed', 'backup', 'restore', 'b.json', 'sha256:' + 'a' * 64, 'sha265:00',
-                     '/api/hello/v1', 'shop', 'a']),
+                     '/api/hello/v1', 'shop', 'a', 'sha256:../../../outside-private', '\x1b]0;title\x07',
+                     '\x1b[31mred']),
     st.lists(st.sampled_from(['hello-v1:1.0.0', 'x', 1, None]), max_size=3),
     st.dictionaries(st.sampled_from(['MCM.BASE_API_PATH', 'MIMOE_COMPOSITION', 'K', 'API_KEY']),
                     st.one_of(st.text(max_size=8), st.integers(), st.none(), st.just('shop')), max_size=3),
@@ -78,6 +79,11 @@ RAW_BODY = st.sampled_from([
     b'x' * (2 * 1024 * 1024),
     json.dumps({'data': [{'id': 'api-x%d' % i, 'name': 'x%d' % i} for i in range(20000)]}).encode(),
     json.dumps({'error': {'code': 500, 'message': 'y' * 100000}}).encode(),
+    # Mims named 5 and null using the image (mcm_image sorted their names: TypeError), and a digest that is a path.
+    json.dumps({'data': [{'name': 'hello-v1', 'id': 'img-1', 'image': 'hello-v1', 'repoTags': ['hello-v1:1.0.0'],
+                          'digest': 'sha256:../../../outside-private'},
+                         {'name': 5, 'id': 'm5', 'image': 'hello-v1'},
+                         {'name': None, 'id': None, 'image': 'hello-v1'}]}).encode(),
 ])
 ANSWER = st.tuples(
     st.sampled_from([200, 200, 200, 201, 204, 301, 400, 401, 403, 404, 404, 409, 413, 500, 502, 503]),

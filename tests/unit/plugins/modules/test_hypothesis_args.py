@@ -64,6 +64,16 @@ def option_strategy(name, option, server_url):
         typed = _url_strategy(server_url)
     elif name == 'mcm_token':
         typed = st.sampled_from([TOKEN, TOKEN, '', ' ', 'Bearer ' + TOKEN])
+    elif name == 'retries':
+        # Shapes that used to crash only once a retry happened (issue 15), next to the valid ones.
+        typed = st.one_of(st.integers(min_value=-2, max_value=3), st.sampled_from([
+            {'total': 'x'}, {'backoff_factor': -1}, {'backoff_factor': 'slow'}, {'status_forcelist': ['x', 500]},
+            {'total': 1, 'backoff_factor': 0}, {'connect': True}, {'backoff_max': float('inf')}]))
+    elif name == 'ca_path':
+        typed = st.sampled_from(['missing-ca.pem', '.', 'a/b/c.pem'])
+    elif name == 'cache_dir':
+        # Not creatable (under /proc) or a file: a clear error, not an OSError traceback (issue 15).
+        return st.sampled_from(['/proc/mimoe-edge-cache', '/proc/self/status', 'cache', 'c/d'])
     elif option.get('no_log'):
         typed = SECRETS if kind in ('dict', 'raw') else st.just(SECRET_VALUE)
     elif option.get('choices'):
@@ -166,6 +176,56 @@ def test_module_arguments_never_crash(name, server, sandbox):
 def _with_suboptions(name):
     spec, _kwargs = read_argument_spec(name)
     return [key for key, option in spec.items() if option.get('options')]
+
+
+class _FailingOnce:
+    """500 to the first call, then an empty node: the first read is retried (with the retries option given)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, method, path, body):
+        self.calls += 1
+        if self.calls == 1:
+            return 500, 'application/json', rb'{"error": {"code": 500, "message": "\u001b[31mboom\u001b]0;x\u0007"}}'
+        return ScriptedServer.empty_node(method, path, body)
+
+
+# Inputs that ended in a traceback before issue 15, each with the reason it must fail cleanly (or succeed).
+ISSUE_15_CASES = [
+    ('mcm_image', {'name': '', 'state': 'absent'}),
+    ('mcm_info', {'retries': 0}),  # the node's 500 carries ANSI/OSC escapes
+    ('mcm_info', {'retries': {'total': 'x'}}),
+    ('mcm_info', {'retries': {'backoff_factor': -1}}),
+    ('mcm_info', {'retries': {'backoff_factor': 'slow'}}),
+    ('mcm_info', {'retries': {'total': 2, 'backoff_factor': '0.1'}}),
+    ('mcm_info', {'mcm_url': 'https://127.0.0.1:1', 'ca_path': 'missing-ca.pem'}),
+    ('mcm_info', {'mcm_url': 'http://admin:%s@127.0.0.1:1' % SECRET_VALUE}),
+    ('catalog_info', {'registry': {'url': 'http://127.0.0.1:1'}, 'name': 'x', 'version': '1', 'arch': 'amd64',
+                      'download': True, 'cache_dir': '/proc/mimoe-edge-cache'}),
+    ('catalog_info', {'registry': {'url': 'https://alice:%s@127.0.0.1:1' % SECRET_VALUE}}),
+    ('catalog_info', {'registry': {'url': 'https://127.0.0.1:1', 'ca_path': 'missing-ca.pem'}}),
+]
+
+
+@pytest.mark.parametrize('name,args', ISSUE_15_CASES, ids=[str(i) for i in range(len(ISSUE_15_CASES))])
+def test_issue_15_inputs_end_cleanly(name, args, server, sandbox):
+    server.answer = _FailingOnce()
+    try:
+        full = dict(args)
+        spec, _kwargs = read_argument_spec(name)
+        if 'mcm_url' in spec:
+            full.setdefault('mcm_url', server.url)
+            full.setdefault('mcm_token', TOKEN)
+            full.setdefault('timeout', 5)
+        outcome = run_module(name, full)
+    finally:
+        server.answer = ScriptedServer.empty_node
+    assert_clean(name, outcome)
+    assert '\\u001b' not in outcome.raw  # a raw ESC in a message, as JSON: node text must be escaped first
+    if args == {'retries': 0}:
+        assert '\\\\x1b[31mboom' in outcome.raw, outcome.raw  # shown escaped
+    assert outcome.failed, outcome.result
 
 
 @pytest.mark.parametrize('name', [n for n in MODULES if _with_suboptions(n)])
