@@ -106,6 +106,48 @@ class Target(object):
                    secret_env=secret_env)
 
 
+ARCHITECTURES = ('amd64', 'arm64', 'arm')
+
+
+def pick_image(image, arch=None):
+    """The description of one image from what the prepare step of a run produced: the ``image`` of
+    ``mim_package_info`` (``path``, ``digest``, ``name``, ``version``...), one entry of ``catalog_info``'s
+    ``resolved`` (``image_digest``, ``image_name``, ``image_version``, ``url``, ``repository``...), or a dict of
+    those by architecture, from which ``arch`` picks the node's. Returns a dict with ``path``, ``digest``, ``name``,
+    ``version``, ``repo_tag``, ``size``, ``url``, ``repository``; raises :class:`SpecError`."""
+    if not isinstance(image, dict) or not image:
+        raise SpecError('image must be a dictionary describing the image (from mim_package_info or catalog_info)')
+    if all(key in ARCHITECTURES for key in image):
+        if not arch:
+            raise SpecError('the node architecture is unknown and the image has one entry per architecture (%s): '
+                            'set arch (the host variable mimoe_arch: amd64, arm64 or arm)' % ', '.join(sorted(image)))
+        if arch not in image:
+            raise SpecError('there is no image for the architecture %s (there are: %s)' % (arch, ', '.join(
+                sorted(image))))
+        image = image[arch]
+        if not isinstance(image, dict):
+            raise SpecError('image.%s must be a dictionary' % arch)
+    catalog = 'image_digest' in image
+    picked = dict(
+        path=image.get('path'),
+        digest=image.get('image_digest') if catalog else image.get('digest'),
+        name=image.get('image_name') if catalog else image.get('name'),
+        version=image.get('image_version') if catalog else image.get('version'),
+        repo_tag=image.get('repo_tag'),
+        size=image.get('size'),
+        url=image.get('url'),
+        repository=image.get('repository') if catalog else None,
+    )
+    for key in ('digest', 'name'):
+        if not isinstance(picked[key], str) or not picked[key]:
+            raise SpecError('image has no %s' % key)
+    if not re.match(r'^sha256:[0-9a-f]{64}$', picked['digest']):
+        raise SpecError('image digest must be sha256:<64 hex digits>, got %s' % picked['digest'])
+    if picked['version'] is None:
+        picked['version'] = ''
+    return picked
+
+
 def version_of(image, marker):
     """Version of a node image: the release marker's, else the tag of its first RepoTag ('' when unknown)."""
     if marker and marker.get('version'):
@@ -356,6 +398,12 @@ class ReleaseManager(object):
                 'out is then kept there by digest), or set allow_no_rollback=true'
                 % (self.before['version'] or 'unknown', self.before['digest'], target.mim,
                    self.opts.get('cache_dir') or '(none)'))
+        registry = self.opts.get('registry')
+        if target.url and registry is not None and target.source_repository and \
+                not registry.anonymous_blob_access(target.source_repository, target.digest):
+            self.fail_untouched('read', 'pull=node needs a registry that serves %s without credentials: the node '
+                                'downloads it itself and is never given a registry password; use pull=controller, '
+                                'or allow anonymous pulls' % target.url)
         self.result['changed'] = True
         if self.mcm.check_mode:
             self.result.update(status='upgraded', summary='%s %s -> %s would be upgraded (check mode)' % (

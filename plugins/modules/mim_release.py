@@ -57,41 +57,26 @@ options:
     type: path
   image:
     description:
-      - The image already described once for the whole run, for example the RV(mimoe.edge.mim_package_info#module:image)
-        of M(mimoe.edge.mim_package_info) (so the archive is not hashed again per node), or one architecture's entry
-        of a catalog version.
+      - The image, described once for the whole run (so the archive is not hashed again per node). Either the
+        RV(mimoe.edge.mim_package_info#module:image) of M(mimoe.edge.mim_package_info) (keys C(path), C(digest),
+        C(name), C(version), ...), or an entry of the RV(mimoe.edge.catalog_info#module:resolved) of
+        M(mimoe.edge.catalog_info) (keys C(image_digest), C(image_name), C(image_version), C(path), C(url),
+        C(repository), ...), or a dictionary of such entries by architecture (C(amd64), C(arm64), C(arm)), from
+        which O(arch) picks the node's.
+      - Mutually exclusive with O(src).
     type: dict
-    suboptions:
-      path:
-        description: Archive on the controller (not needed with O(image.url)).
-        type: path
-      digest:
-        description: C(sha256:<hex>) of the archive.
-        type: str
-        required: true
-      name:
-        description: Image name (repository part of the RepoTag).
-        type: str
-        required: true
-      version:
-        description: Tag part of the RepoTag.
-        type: str
-        default: ''
-      repo_tag:
-        description: The RepoTag; defaults to C(<name>:<version>).
-        type: str
-      size:
-        description: Archive size in bytes.
-        type: int
-      url:
-        description:
-          - The node downloads the image from this URL itself (a registry blob URL; never with credentials).
-        type: str
-      repository:
-        description:
-          - Registry repository that holds the archive (a catalog item): kept in the release repository by a
-            cross-repository mount instead of an upload.
-        type: str
+  arch:
+    description:
+      - Architecture of the node; picks its image when O(image) has one entry per architecture.
+    type: str
+    choices: [amd64, arm64, arm]
+  pull:
+    description:
+      - V(controller) uploads the archive from the controller; V(node) has the node download the image URL of a
+        catalog entry itself (the registry must allow anonymous pulls; no credential is sent to a node).
+    type: str
+    choices: [controller, node]
+    default: controller
   name:
     description:
       - Name of the mim. Defaults to the image name.
@@ -371,6 +356,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_release import (
     ReleaseFailed,
     ReleaseManager,
     Target,
+    pick_image,
     mask_result,
     mask_text,
 )
@@ -414,27 +400,22 @@ def options_of(params, mcm):
 def target_of(params):
     if params['src']:
         return Target.from_archive(params['src'], params['name'], params['env'], params['secret_env'])
-    image = params['image']
-    if not image.get('url') and not image.get('path'):
-        raise SpecError('image needs path (an archive on the controller) or url (the node pulls it)')
-    return Target(params['name'], image['name'], image['version'], image['digest'], image.get('size'),
-                  image.get('repo_tag'), image.get('path'), image.get('url'), image.get('repository'),
-                  params['env'], params['secret_env'])
+    image = pick_image(params['image'], params['arch'])
+    url = image['url'] if params['pull'] == 'node' else None
+    if params['pull'] == 'node' and not url:
+        raise SpecError('pull=node needs an image with url (a catalog version resolved by catalog_info)')
+    if not url and not image['path']:
+        raise SpecError('image needs path (an archive on the controller), or use pull=node with a catalog image')
+    return Target(params['name'], image['name'], image['version'], image['digest'], image['size'],
+                  image['repo_tag'], image['path'], url, image['repository'], params['env'], params['secret_env'])
 
 
 def main():
     argument_spec = dict(
         src=dict(type='path'),
-        image=dict(type='dict', options=dict(
-            path=dict(type='path'),
-            digest=dict(type='str', required=True),
-            name=dict(type='str', required=True),
-            version=dict(type='str', default=''),
-            repo_tag=dict(type='str'),
-            size=dict(type='int'),
-            url=dict(type='str'),
-            repository=dict(type='str'),
-        )),
+        image=dict(type='dict'),
+        arch=dict(type='str', choices=['amd64', 'arm64', 'arm']),
+        pull=dict(type='str', default='controller', choices=['controller', 'node']),
         name=dict(type='str'),
         env=dict(type='dict', default={}),
         secret_env=dict(type='dict', default={}, no_log=True),
