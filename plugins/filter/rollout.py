@@ -75,10 +75,7 @@ def rollout_line(result, host):
     """``node007 hello-v1 1.0.0 -> 1.1.0 upgraded, data restored`` (one line per node and outcome)."""
     if not isinstance(result, dict) or not result.get('status'):
         return '%s not reached' % host
-    line = '%s %s' % (host, result.get('summary') or result['status'])
-    if result['status'] in ('rolled_back', 'failed') and result.get('error') and result['error'] not in line:
-        line += ': %s' % result['error']
-    return line
+    return '%s %s' % (host, result.get('summary') or result['status'])
 
 
 def rollout_lines(report, hosts):
@@ -93,8 +90,11 @@ def rollout_batch_state(report, batch, canaries, max_fail_percentage=0, canary_g
     stops)."""
     failed = [h for h in batch['hosts'] if (report['nodes'].get(h) or {}).get('status') in ('failed', 'rolled_back')]
     failed_canaries = [h for h in failed if h in canaries] if canary_gate and batch['number'] == 1 else []
+    # Ansible itself ends the play when every host of a batch failed: the gate is for the canaries that did not.
+    if failed_canaries and len(failed) == len(batch['hosts']):
+        failed_canaries = []
     too_many = bool(failed) and len(failed) * 100.0 / max(1, len(batch['hosts'])) > float(max_fail_percentage or 0)
-    stops = bool(failed_canaries) or too_many
+    stops = bool(failed_canaries) or too_many or (bool(failed) and len(failed) == len(batch['hosts']))
     return dict(failed=failed, failed_canaries=failed_canaries, stops=stops,
                 final=stops or batch['number'] == batch['count'])
 
@@ -133,8 +133,8 @@ def rollout_table(report, hosts):
         note = node['error'] or ('data restored' if node.get('data_restored') else '')
         if node.get('rollback_error'):
             note += '; rollback failed: %s' % node['rollback_error']
-        if len(note) > 90:
-            note = note[:87] + '...'
+        if len(note) > 70:
+            note = note[:67] + '...'
         rows.append((host, node['status'].replace('_', ' '), node['from_version'] or '-', node['to_version'] or '-',
                      note))
     widths = [max(len(str(row[i])) for row in rows) for i in range(4)]

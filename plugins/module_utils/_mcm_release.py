@@ -407,7 +407,7 @@ class ReleaseManager(object):
         self.result['changed'] = True
         if self.mcm.check_mode:
             self.result.update(status='upgraded', summary='%s %s -> %s would be upgraded (check mode)' % (
-                target.image_name, self.before['version'] or 'none', target.version))
+                target.image_name, self.from_label(), target.version))
             return self.finish()
 
         self.keep()
@@ -419,12 +419,12 @@ class ReleaseManager(object):
             self.result.update(failed_step=step, error='%s failed: %s' % (step, cause))
             if not self.touched:
                 self.result.update(status='failed', summary='%s %s -> %s failed at %s: %s' % (
-                    target.image_name, self.before['version'] or 'none', target.version, step, cause))
+                    target.image_name, self.from_label(), target.version, step, cause))
                 raise ReleaseFailed('%s: %s failed: %s (node untouched)' % (self.client.base_url, step, cause),
                                     self.finish())
             self.rollback()
         self.result.update(status='upgraded', summary='%s %s -> %s upgraded%s' % (
-            target.image_name, self.before['version'] or 'none', target.version,
+            target.image_name, self.from_label(), target.version,
             ', data restored' if self.result['data_restored'] else ''))
         return self.finish()
 
@@ -627,15 +627,21 @@ class ReleaseManager(object):
                                 % (self.client.base_url, cause, rollback_error, self.backup_taken or 'none'),
                                 self.finish())
         self.steps.append(dict(step='rollback', seconds=round(time.time() - started, 3), ok=True))
-        back_to = self.before['version'] or ('nothing' if self.before['mim'] is None else 'unknown')
+        back_to = self.from_label() if self.before['mim'] is not None or self.before['image'] is not None \
+            else 'nothing'
         self.result.update(status='rolled_back', rolled_back=True, summary='%s %s -> %s rolled back to %s (%s)' % (
-            target.image_name, self.before['version'] or 'none', target.version, back_to, short(cause, 160)))
+            target.image_name, self.from_label(), target.version, back_to, short(cause, 160)))
         raise ReleaseFailed('%s: %s; rolled back to %s%s' % (
             self.client.base_url, cause, back_to, ' with its data' if self.backup_taken else ''), self.finish())
 
+    def from_label(self):
+        if self.before.get('version'):
+            return self.before['version']
+        return 'unknown' if self.before.get('image') or self.before.get('mim') else 'none'
+
     def fail_untouched(self, step, message):
         self.result.update(status='failed', failed_step=step, error=message, summary='%s %s -> %s failed: %s' % (
-            self.target.image_name, self.before.get('version') or 'none', self.target.version, short(message, 160)))
+            self.target.image_name, self.from_label(), self.target.version, short(message, 160)))
         raise ReleaseFailed('%s: %s' % (self.client.base_url, message), self.finish())
 
     def finish(self):

@@ -24,7 +24,7 @@ description:
   - Never changes anything. M(mimoe.edge.mim_package) writes such archives.
   - With O(digest) instead of O(path), the archive is a release that M(mimoe.edge.mim_release) kept in O(registry)
     (by digest, before it rolled it out): it is downloaded into O(cache_dir) (SHA-256 verified) unless already
-    there, then validated and described. This is how a rollback from a fresh controller finds a previous release.
+    there, then validated and described. Without O(registry), it must be in O(cache_dir). This is how a rollback from a fresh controller finds a previous release.
 author:
   - mimoe.edge contributors (@mimoe-edge)
 extends_documentation_fragment:
@@ -121,8 +121,7 @@ def main():
                          cache_dir=dict(type='path', default='~/.cache/mimoe.edge/images'))
     argument_spec.update(registry_argument_spec(apply_defaults=False))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[('path', 'digest')], required_one_of=[('path', 'digest')],
-                           required_by={'digest': 'registry'})
+                           mutually_exclusive=[('path', 'digest')], required_one_of=[('path', 'digest')])
     try:
         if module.params['digest']:
             path = kept_release(module.params)
@@ -140,12 +139,19 @@ def main():
 
 def kept_release(params):
     """The local path of the kept release ``digest`` (downloaded from the registry when not cached)."""
-    if not HAS_ORAS:
-        raise OCIError(missing_required_lib('oras'))
     hexdigest = digest_hex(params['digest'])
     if not hexdigest or not re.match(r'^[0-9a-f]{64}$', hexdigest):
         raise OCIError('digest must be sha256:<64 hex digits>, got %s' % params['digest'])
     registry = params['registry']
+    cached = os.path.join(params['cache_dir'], '%s.tar' % hexdigest)
+    if not registry:
+        if os.path.isfile(cached):
+            return cached
+        raise OCIError('The release %s is not in the cache %s and no registry is set to fetch it from'
+                       % (params['digest'], params['cache_dir']),
+                       hint='set registry (where mimoe.edge.mim_release keeps every release it rolls out)')
+    if not HAS_ORAS:
+        raise OCIError(missing_required_lib('oras'))
     path, _downloaded = fetch_release(client_from_params(registry), registry.get('namespace') or '',
                                       'sha256:' + hexdigest, params['cache_dir'])
     return path
