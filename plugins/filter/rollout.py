@@ -88,7 +88,8 @@ def rollout_batch_state(report, batch, canaries, max_fail_percentage=0, canary_g
     (the canary gate: any failed canary stops the run), ``stops`` (the run ends after this batch: the gate, or more
     failed nodes than ``max_fail_percentage`` of the batch, as Ansible counts them) and ``final`` (last batch, or
     stops)."""
-    failed = [h for h in batch['hosts'] if (report['nodes'].get(h) or {}).get('status') in ('failed', 'rolled_back')]
+    failed = [h for h in batch['hosts'] if (report['nodes'].get(h) or {'status': 'failed'}).get('status')
+              in ('failed', 'rolled_back')]
     failed_canaries = [h for h in failed if h in canaries] if canary_gate and batch['number'] == 1 else []
     # Ansible itself ends the play when every host of a batch failed: the gate is for the canaries that did not.
     if failed_canaries and len(failed) == len(batch['hosts']):

@@ -406,8 +406,8 @@ class ReleaseManager(object):
                                 'or allow anonymous pulls' % target.url)
         self.result['changed'] = True
         if self.mcm.check_mode:
-            self.result.update(status='upgraded', summary='%s %s -> %s would be upgraded (check mode)' % (
-                target.image_name, self.from_label(), target.version))
+            self.result.update(status='upgraded', summary='%s %s -> %s would be upgraded (check mode): %s' % (
+                target.image_name, self.from_label(), target.version, ', '.join(step for step, _t in self.plan)))
             return self.finish()
 
         self.keep()
