@@ -122,7 +122,7 @@ def pick_image(image, arch=None):
             raise SpecError('the node architecture is unknown and the image has one entry per architecture (%s): '
                             'set arch (the host variable mimoe_arch: amd64, arm64 or arm)' % ', '.join(sorted(image)))
         if arch not in image:
-            raise SpecError('there is no image for the architecture %s (there are: %s)' % (arch, ', '.join(
+            raise SpecError('the release has no image for the architecture %s (it has %s)' % (arch, ', '.join(
                 sorted(image))))
         image = image[arch]
         if not isinstance(image, dict):

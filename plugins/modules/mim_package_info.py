@@ -122,6 +122,8 @@ def main():
     argument_spec.update(registry_argument_spec(apply_defaults=False))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[('path', 'digest')], required_one_of=[('path', 'digest')])
+    if not module.params['digest'] and not module.params['path']:
+        module.fail_json(msg='give path (an image archive) or digest (a release kept in the registry)')
     try:
         if module.params['digest']:
             path = kept_release(module.params)
