@@ -103,6 +103,7 @@ def parse_reference(reference):
     name, version = reference.split('@')
     if not name or not version:
         raise OCIError('catalog reference %r must be <item name>@<version>' % (reference,))
+    check_item_name(name)
     check_tag(version)
     return name, version
 
@@ -119,23 +120,28 @@ def now_rfc3339():
 
 # ---------------------------------------------------------------- artifacts
 
-def artifact_for_tar(path):
-    """Describe a local mim archive and build its artifact manifest (deterministic bytes)."""
-    info = inspect_image_tar(path)
-    names = [t for t in info['repo_tags'] if not t.startswith('runtime:')] or info['repo_tags']
-    repo_tag = names[0]
+def artifact_manifest(image_digest, image_size, image_name, repo_tag):
+    """The artifact manifest of one mim archive (deterministic bytes: no time stamp)."""
     version = repo_tag.rpartition(':')[2] if ':' in repo_tag else ''
-    layer_annotations = {ANN_TITLE: '%s-%s.tar' % (info['name'], version) if version else '%s.tar' % info['name']}
+    layer_annotations = {ANN_TITLE: '%s-%s.tar' % (image_name, version) if version else '%s.tar' % image_name}
     manifest = {
         'schemaVersion': 2,
         'mediaType': MEDIA_MANIFEST,
         'artifactType': ARTIFACT_TYPE,
         'config': {'mediaType': MEDIA_EMPTY, 'digest': EMPTY_DIGEST, 'size': 2, 'data': 'e30='},
-        'layers': [{'mediaType': LAYER_MEDIA_TYPE, 'digest': info['digest'], 'size': info['size'],
+        'layers': [{'mediaType': LAYER_MEDIA_TYPE, 'digest': image_digest, 'size': image_size,
                     'annotations': layer_annotations}],
-        'annotations': {ANN_IMAGE_NAME: info['name'], ANN_REPO_TAG: repo_tag, ANN_VERSION: version},
+        'annotations': {ANN_IMAGE_NAME: image_name, ANN_REPO_TAG: repo_tag, ANN_VERSION: version},
     }
-    raw = canonical_json(manifest)
+    return canonical_json(manifest)
+
+
+def artifact_for_tar(path):
+    """Describe a local mim archive and build its artifact manifest (deterministic bytes)."""
+    info = inspect_image_tar(path)
+    names = [t for t in info['repo_tags'] if not t.startswith('runtime:')] or info['repo_tags']
+    repo_tag = names[0]
+    raw = artifact_manifest(info['digest'], info['size'], info['name'], repo_tag)
     return dict(kind='tar', path=path, raw=raw, digest=sha256_digest(raw), size=len(raw),
                 image_digest=info['digest'], image_size=info['size'], image_name=info['name'], repo_tag=repo_tag)
 
@@ -590,4 +596,54 @@ def fetch_to_cache(client, resolved, cache_dir):
         raise OCIError('Cannot use the image cache %s: %s' % (cache_dir, exc),
                        hint='cache_dir must be a directory this user can create and write, on the host that runs '
                             'the task')
+    return path, True
+
+
+# ---------------------------------------------------------------- releases kept by digest
+
+RELEASES_PREFIX = 'mimoe-releases'
+
+
+def release_repository(namespace):
+    """Where every archive rolled out to a node is kept by digest (one repository for every image: a digest is
+    unique), so that any controller, an AWX job with an empty HOME included, can roll back to it."""
+    return repository_of(namespace, RELEASES_PREFIX)
+
+
+def release_tag(image_digest):
+    return 'sha256-%s' % digest_hex(image_digest)
+
+
+def keep_release(client, namespace, image_name, repo_tag, image_digest, image_size, path=None,
+                 source_repository=None):
+    """Make the registry hold the archive ``image_digest`` (pushed from ``path``, or mounted from
+    ``source_repository``) under :func:`release_repository`, with a manifest tagged :func:`release_tag` so that
+    registry garbage collection keeps it. Returns ``True`` when something was written."""
+    repository = release_repository(namespace)
+    if client.blob_exists(repository, image_digest) and client.head_manifest(repository, release_tag(image_digest)):
+        return False
+    if source_repository:
+        client.mount_blob(repository, image_digest, source_repository)
+    else:
+        client.push_blob_file(repository, path, image_digest, image_size, LAYER_MEDIA_TYPE)
+    client.push_blob_bytes(repository, EMPTY_CONFIG, MEDIA_EMPTY)
+    raw = artifact_manifest(image_digest, image_size, image_name, repo_tag)
+    client.put_manifest(repository, release_tag(image_digest), raw, MEDIA_MANIFEST)
+    return True
+
+
+def release_available(client, namespace, image_digest):
+    """Whether the registry holds the archive ``image_digest`` (see :func:`keep_release`)."""
+    return bool(client.blob_exists(release_repository(namespace), image_digest))
+
+
+def fetch_release(client, namespace, image_digest, cache_dir):
+    """``<cache_dir>/<hex>.tar`` holding the kept archive ``image_digest``, downloaded (SHA-256 verified) when
+    missing. Returns ``(path, downloaded)``."""
+    path = os.path.join(cache_dir, '%s.tar' % digest_hex(image_digest))
+    if os.path.isfile(path) and 'sha256:' + sha256_file(path) == image_digest:
+        return path, False
+    if not os.path.isdir(cache_dir):
+        os.makedirs(cache_dir, 0o700)
+    client.download_blob(release_repository(namespace), image_digest, path)
     return path, True

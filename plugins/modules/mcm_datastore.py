@@ -134,17 +134,13 @@ api_version:
   sample: current
 '''
 
-import time
-
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_datastore import (
+    DatastoreError,
+    describe,
+    run_operation,
+)
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
-
-FIELDS = ('action', 'status', 'message', 'path', 'percentage')
-
-
-def datastore_fields(answer):
-    answer = answer if isinstance(answer, dict) else {}
-    return dict((key, answer.get(key)) for key in FIELDS)
 
 
 def run(mcm):
@@ -157,32 +153,16 @@ def run(mcm):
     if mim is None:
         mcm.fail('The mim %s is not deployed on the node; deploy it with mimoe.edge.mcm_mim first' % params['mim'])
     mim_id = mim.get('id') or mim.get('name')
-    what = '%s of mim %s %s %s' % (params['action'], mim.get('name'), 'to' if params['action'] == 'backup' else 'from',
-                                   params['path'])
-    mcm.actions.append(what)
+    mcm.actions.append(describe(params['action'], mim.get('name'), params['path']))
     if mcm.check_mode:
         mcm.exit(changed=True, mim=mim_id, action=params['action'], status='skipped', message='check mode',
                  path=params['path'], percentage=0)
-
-    answer = client.datastore(mim_id, params['action'], params['path'], mim.get('name'))
-    deadline = time.time() + params['wait_timeout']
-    while True:
-        result = datastore_fields(answer)
-        status = str(result.get('status') or '').lower()
-        if status == 'completed':
-            mcm.exit(changed=True, mim=mim_id, **result)
-        if status == 'failed':
-            mcm.fail('The node reports that the %s failed: %s' % (what, result.get('message') or 'no message'),
-                     changed=True, mim=mim_id, **result)
-        if status not in ('inprogress', 'in_progress', 'pending', 'running', ''):
-            mcm.fail('The node reports an unknown status %r for the %s' % (result.get('status'), what),
-                     changed=True, mim=mim_id, **result)
-        if time.time() >= deadline:
-            mcm.fail('The %s did not finish within %s seconds (last progress: %s%%)'
-                     % (what, params['wait_timeout'], result.get('percentage')),
-                     changed=True, mim=mim_id, **result)
-        time.sleep(params['poll_interval'])
-        answer = client.datastore(mim_id, name=mim.get('name'))
+    try:
+        result = run_operation(client, mim, params['action'], params['path'], params['wait_timeout'],
+                               params['poll_interval'])
+    except DatastoreError as exc:
+        mcm.fail(exc.message, changed=True, mim=mim_id, **exc.result)
+    mcm.exit(changed=True, mim=mim_id, **result)
 
 
 def main():

@@ -22,17 +22,30 @@ description:
     C(index.js) by default). A truncated or corrupt archive, a plain tar of C(index.js), or any other layout
     fails the task with a message naming the problem.'
   - Never changes anything. M(mimoe.edge.mim_package) writes such archives.
+  - With O(digest) instead of O(path), the archive is a release that M(mimoe.edge.mim_release) kept in O(registry)
+    (by digest, before it rolled it out): it is downloaded into O(cache_dir) (SHA-256 verified) unless already
+    there, then validated and described. Without O(registry), it must be in O(cache_dir). This is how a rollback from a fresh controller finds a previous release.
 author:
   - mimoe.edge contributors (@mimoe-edge)
 extends_documentation_fragment:
   - mimoe.edge._attributes
   - mimoe.edge._attributes.INFO_MODULE
+  - mimoe.edge.registry
 options:
   path:
     description:
       - The image archive (C(.tar)).
+      - One of O(path) and O(digest) is required.
     type: path
-    required: true
+  digest:
+    description:
+      - C(sha256:<hex>) (or C(<hex>)) of a release kept in O(registry) by M(mimoe.edge.mim_release).
+    type: str
+  cache_dir:
+    description:
+      - Where O(digest) is looked for (C(<hex>.tar)) and downloaded to.
+    type: path
+    default: ~/.cache/mimoe.edge/images
 '''
 
 EXAMPLES = r'''
@@ -97,23 +110,59 @@ image:
 '''
 
 import os
+import re
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError, inspect_image_tar
+from ansible_collections.mimoe.edge.plugins.module_utils._catalog import (
+    client_from_params,
+    fetch_release,
+    registry_argument_spec,
+)
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError, digest_hex, inspect_image_tar
+from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import HAS_ORAS, OCIError
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(path=dict(type='path', required=True)), supports_check_mode=True)
-    path = os.path.abspath(module.params['path'])
+    argument_spec = dict(path=dict(type='path'), digest=dict(type='str'),
+                         cache_dir=dict(type='path', default='~/.cache/mimoe.edge/images'))
+    argument_spec.update(registry_argument_spec(apply_defaults=False))
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[('path', 'digest')], required_one_of=[('path', 'digest')])
+    if not module.params['digest'] and not module.params['path']:
+        module.fail_json(msg='give path (an image archive) or digest (a release kept in the registry)')
     try:
+        if module.params['digest']:
+            path = kept_release(module.params)
+        else:
+            path = os.path.abspath(module.params['path'])
         info = inspect_image_tar(path)
-    except MCMError as exc:
+    except (MCMError, OCIError) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, image=dict(
         path=path, name=info['name'], version=info['version'] or '', repo_tag=info['repo_tag'],
         repo_tags=info['repo_tags'], entry=info['entry'], digest=info['digest'], config_digest=info['config_digest'],
         size=info['size']))
+
+
+def kept_release(params):
+    """The local path of the kept release ``digest`` (downloaded from the registry when not cached)."""
+    hexdigest = digest_hex(params['digest'])
+    if not hexdigest or not re.match(r'^[0-9a-f]{64}$', hexdigest):
+        raise OCIError('digest must be sha256:<64 hex digits>, got %s' % params['digest'])
+    registry = params['registry']
+    cached = os.path.join(params['cache_dir'], '%s.tar' % hexdigest)
+    if not registry:
+        if os.path.isfile(cached):
+            return cached
+        raise OCIError('The release %s is not in the cache %s and no registry is set to fetch it from'
+                       % (params['digest'], params['cache_dir']),
+                       hint='set registry (where mimoe.edge.mim_release keeps every release it rolls out)')
+    if not HAS_ORAS:
+        raise OCIError(missing_required_lib('oras'))
+    path, _downloaded = fetch_release(client_from_params(registry), registry.get('namespace') or '',
+                                      'sha256:' + hexdigest, params['cache_dir'])
+    return path
 
 
 if __name__ == '__main__':

@@ -71,6 +71,7 @@ _PRELOAD = (
     'ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim',
     'ansible_collections.mimoe.edge.plugins.module_utils._mcm_image',
     'ansible_collections.mimoe.edge.plugins.module_utils._mcm_composition',
+    'ansible_collections.mimoe.edge.plugins.module_utils._mcm_release',
 )
 
 

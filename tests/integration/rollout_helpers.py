@@ -37,16 +37,22 @@ def hello_tar(directory, version):
     return path
 
 
-def run_rollout(inventory, work, extra, timeout=240):
-    """ansible-playbook playbooks/rollout.yml; returns (rc, stdout, recap {host: counters}, report or None)."""
+def run_rollout(inventory, work, extra, timeout=240, flags=(), playbook=ROLLOUT, home=None, env_extra=None):
+    """ansible-playbook playbooks/rollout.yml (or ``playbook``) with extra ``flags`` (--check, --limit ...) and,
+    with ``home``, that HOME (an empty one: a fresh AWX job); returns (rc, stdout, recap {host: counters}, report
+    or None)."""
     report = os.path.join(str(work), 'report-%d.json' % len(os.listdir(str(work))))
     extra = dict(extra, report_file=report)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, PYTHONPATH=os.path.join(ROOT, 'tools'),
                ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_HOST_KEY_CHECKING='False',
                ANSIBLE_LOCALHOST_WARNING='False', ANSIBLE_INVENTORY_UNPARSED_WARNING='False',
                ANSIBLE_PIPELINING='True', ANSIBLE_LOCAL_TEMP=os.path.join(str(work), 'tmp'))
-    done = subprocess.run([ANSIBLE_PLAYBOOK, '-i', inventory, ROLLOUT, '-e', json.dumps(extra)], env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    env.update(env_extra or {})
+    if home is not None:
+        os.makedirs(str(home), exist_ok=True)
+        env['HOME'] = str(home)
+    done = subprocess.run([ANSIBLE_PLAYBOOK, '-i', inventory, playbook, '-e', json.dumps(extra)] + list(flags),
+                          env=env, capture_output=True, text=True, timeout=timeout, check=False)
     recap = {}
     for line in done.stdout.split('PLAY RECAP')[-1].splitlines():
         match = re.match(r'^(\S+)\s+:\s+(.*)$', line)

@@ -102,7 +102,8 @@ def test_failing_canary_is_rolled_back_and_stops_the_rollout(tars):
         rc, out, recap, report = rollout(fleet.inventory_path, tars, 'v2', mim_rollout_health_retries=2,
                                          mim_env=dict(HELLO_ENV, HEALTH_FAIL='true'))
         assert rc != 0, out
-        assert 'mim_rollout: %s rolled back' % canary.name in out
+        assert '%s hello-v1 1.0.0 -> 2.0.0 rolled back to 1.0.0' % canary.name in out, out
+        assert 'batch 1/2' in out and 'not reached' in out, out
         assert report['counts'] == {'upgraded': 0, 'unchanged': 0, 'rolled_back': 1, 'failed': 0,
                                     'not_reached': 2}, report
         result = report['nodes'][canary.name]
@@ -201,11 +202,12 @@ def test_bad_input_and_uncached_previous_image_touch_nothing(tars, tmp_path):
         assert report is None
         assert stats(node.url)['requests_total'] == 0
 
-        # The node's current image is not in this (empty) cache: no rollback possible, so the node is not touched.
+        # The node's current image is neither in this (empty) cache nor in a registry: no rollback possible, so the
+        # node is not touched.
         rc, out, _recap, report = rollout(inventory, tars, 'v2', mim_rollout_image_cache=str(tmp_path / 'empty'))
         assert rc != 0, out
         assert report['nodes']['edge1']['status'] == 'failed', report
-        assert 'not in the image cache' in report['nodes']['edge1']['error'], report
+        assert 'neither in the cache' in report['nodes']['edge1']['error'], report
         assert report['nodes']['edge1']['touched'] is False
         assert stats(node.url)['write_requests'] == 0
         assert call(node.url, '/version')[1]['version'] == '1.0.0'

@@ -81,7 +81,7 @@ def test_status_backup_and_rollback_playbooks(tmp_path):
 
         rc, out = playbook('rollback.yml', inventory, work, {})
         assert rc != 0
-        assert 'set image_digest (an archive of the image cache) or image_tar' in out
+        assert 'set image_digest (a release kept in the registry, or in the image cache) or image_tar' in out
 
 
 def test_report_with_the_awx_token_and_relative_paths(tmp_path):

@@ -46,6 +46,11 @@ def module_arg_sets(tmp_path):
         'mcm_datastore': [dict(action='backup', mim='hello-v1', path='b.json', wait_timeout=1, poll_interval=0.05),
                           dict(action='restore', mim='hello-v1', path='b.json', wait_timeout=1,
                                poll_interval=0.05)],
+        'mim_release': [dict(src=tar, env={'MCM.BASE_API_PATH': '/hello/v1'}, secret_env={'API_KEY': SECRET_VALUE},
+                             wait_timeout=1, datastore_timeout=1, poll_interval=0.05, cache_dir=str(tmp_path),
+                             health={'retries': 1, 'delay': 0, 'timeout': 1}),
+                        dict(src=tar, allow_no_rollback=True, wait_timeout=1, datastore_timeout=1,
+                             poll_interval=0.05, health={'enabled': False})],
     }
 
 

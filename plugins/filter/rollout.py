@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mimoe.edge contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Filters of the mim_rollout role: which serial batch a host is in, the per-node lines, the report and its table.
+
+The role only sequences; what a batch is, how an outcome reads and what the report holds is decided here, once.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+from ansible.errors import AnsibleFilterError
+
+STATUSES = ('upgraded', 'unchanged', 'rolled_back', 'failed')
+REPORT_FIELDS = ('status', 'summary', 'mim', 'api_version', 'backup', 'data_restored', 'resumed', 'rolled_back',
+                 'touched', 'failed_step', 'error', 'rollback_error', 'rollback_source', 'plan', 'steps')
+
+
+def serial_batches(serial, total):
+    """Sizes of the batches Ansible makes of ``total`` hosts with ``serial`` (an int, ``"N%"`` or a list of those;
+    the last item repeats), as ``PlaybookExecutor`` does."""
+    total = int(total)
+    items = serial if isinstance(serial, (list, tuple)) else [serial]
+    items = [i for i in items if i not in (None, '')] or [0]
+    sizes = []
+    left = total
+    index = 0
+    while left > 0:
+        item = items[min(index, len(items) - 1)]
+        text = str(item).strip()
+        if text.endswith('%'):
+            size = int(float(text[:-1]) / 100.0 * total)
+        else:
+            try:
+                size = int(text)
+            except ValueError:
+                raise AnsibleFilterError('serial items must be integers or "N%%" strings, got %r' % (item,))
+        if size <= 0:
+            size = left if not text.endswith('%') and size == 0 else max(1, size)
+        size = min(size, left)
+        sizes.append(size)
+        left -= size
+        index += 1
+    return sizes
+
+
+def rollout_batch(hosts, host, serial):
+    """``{number, count, hosts}``: the serial batch of ``host`` among the play's ``hosts`` (in play order)."""
+    hosts = list(hosts)
+    if host not in hosts:
+        raise AnsibleFilterError('%s is not one of the play hosts' % host)
+    position = hosts.index(host)
+    start = 0
+    sizes = serial_batches(serial, len(hosts))
+    for number, size in enumerate(sizes, 1):
+        if position < start + size:
+            return dict(number=number, count=len(sizes), hosts=hosts[start:start + size])
+        start += size
+    return dict(number=len(sizes), count=len(sizes), hosts=[host])
+
+
+def _result_of(hostvars, host, var):
+    try:
+        result = hostvars[host].get(var)
+    except (KeyError, AttributeError):
+        return None
+    return result if isinstance(result, dict) and result.get('status') else None
+
+
+def rollout_line(result, host):
+    """``node007 hello-v1 1.0.0 -> 1.1.0 upgraded, data restored`` (one line per node and outcome)."""
+    if not isinstance(result, dict) or not result.get('status'):
+        return '%s not reached' % host
+    return '%s %s' % (host, result.get('summary') or result['status'])
+
+
+def rollout_lines(report, hosts):
+    """The lines of ``hosts`` (one per node) from a report made by :func:`rollout_report`."""
+    return [rollout_line(report['nodes'].get(host), host) for host in hosts]
+
+
+def rollout_batch_state(report, batch, canaries, max_fail_percentage=0, canary_gate=True):
+    """What a batch's outcome means for the run: ``failed`` (nodes failed or rolled back), ``failed_canaries``
+    (the canary gate: any failed canary stops the run), ``stops`` (the run ends after this batch: the gate, or more
+    failed nodes than ``max_fail_percentage`` of the batch, as Ansible counts them) and ``final`` (last batch, or
+    stops)."""
+    failed = [h for h in batch['hosts'] if (report['nodes'].get(h) or {'status': 'failed'}).get('status')
+              in ('failed', 'rolled_back')]
+    failed_canaries = [h for h in failed if h in canaries] if canary_gate and batch['number'] == 1 else []
+    # Ansible itself ends the play when every host of a batch failed: the gate is for the canaries that did not.
+    if failed_canaries and len(failed) == len(batch['hosts']):
+        failed_canaries = []
+    too_many = bool(failed) and len(failed) * 100.0 / max(1, len(batch['hosts'])) > float(max_fail_percentage or 0)
+    stops = bool(failed_canaries) or too_many or (bool(failed) and len(failed) == len(batch['hosts']))
+    return dict(failed=failed, failed_canaries=failed_canaries, stops=stops,
+                final=stops or batch['number'] == batch['count'])
+
+
+def rollout_report(hostvars, hosts, var, image='', canary=()):
+    """The JSON report of a rollout: counts by status (``not_reached`` for hosts without a result) and each node."""
+    nodes = {}
+    counts = dict((status, 0) for status in STATUSES)
+    counts['not_reached'] = 0
+    for host in hosts:
+        result = _result_of(hostvars, host, var)
+        if result is None:
+            counts['not_reached'] += 1
+            continue
+        status = result['status'] if result['status'] in STATUSES else 'failed'
+        counts[status] += 1
+        node = dict((key, result.get(key)) for key in REPORT_FIELDS)
+        before, after = result.get('from') or {}, result.get('to') or {}
+        node.update(host=host, status=status, api=result.get('api_version') or '',
+                    from_version=before.get('version') or '', from_digest=before.get('digest') or '',
+                    to_version=after.get('version') or '', to_digest=after.get('digest') or '',
+                    revision=after.get('revision'), error=result.get('error') or '',
+                    rollback_error=result.get('rollback_error') or '', canary=host in canary)
+        nodes[host] = node
+    return dict(image=image, counts=counts, nodes=nodes)
+
+
+def rollout_table(report, hosts):
+    """The end-of-run table (a list of lines), in play order, hosts not reached included."""
+    rows = [('node', 'status', 'from', 'to', 'note')]
+    for host in hosts:
+        node = report['nodes'].get(host)
+        if node is None:
+            rows.append((host, 'not reached', '', '', ''))
+            continue
+        note = node['error'] or ('data restored' if node.get('data_restored') else '')
+        if node.get('rollback_error'):
+            note += '; rollback failed: %s' % node['rollback_error']
+        if len(note) > 70:
+            note = note[:67] + '...'
+        rows.append((host, node['status'].replace('_', ' '), node['from_version'] or '-', node['to_version'] or '-',
+                     note))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
+    lines = ['  '.join(str(row[i]).ljust(widths[i]) for i in range(4)) + '  ' + row[4] for row in rows]
+    counts = report['counts']
+    lines.append(', '.join('%s %d' % (key.replace('_', ' '), counts[key]) for key in
+                           STATUSES + ('not_reached',) if counts.get(key)))
+    return [line.rstrip() for line in lines]
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'serial_batches': serial_batches,
+            'rollout_batch': rollout_batch,
+            'rollout_line': rollout_line,
+            'rollout_lines': rollout_lines,
+            'rollout_batch_state': rollout_batch_state,
+            'rollout_report': rollout_report,
+            'rollout_table': rollout_table,
+        }

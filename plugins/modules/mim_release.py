@@ -1,0 +1,469 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) mimoe.edge contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: mim_release
+short_description: Bring one mim on one mimOE node to a release, atomically, with rollback
+version_added: 0.2.0
+description:
+  - Brings one mim on one node to the desired release in one transaction, the way C(helm upgrade --install --atomic
+    --wait) does for a Kubernetes release.
+  - One read of the node (its images and mims), then a decision. A node that has the image digest and the mim's env
+    is left alone (C(changed=false), no write). Otherwise, in order, backs up the mim's datastore (current API),
+    removes the mim, uploads the image (or has the node pull it), deploys the mim with O(env) and O(secret_env),
+    restores the datastore, waits until the mim runs and checks its health through the node.
+  - Any failure after the first write rolls the node back to its previous image, env and data, then fails with
+    RV(rolled_back=true), RV(failed_step) and the node's own message.
+  - What identifies the deployed release is kept on the node, in the reserved env key C(MIMOE_RELEASE) of the mim
+    (image, version, digest, revision), so any controller, an AWX job with an empty HOME included, can tell it.
+  - The archive of the previous release, needed to roll back, comes from O(cache_dir) when it holds it (a speed-up),
+    else from O(registry), where the module keeps every archive it rolls out, by digest, before the first write
+    (repository C(<namespace>/mimoe-releases), tag C(sha256-<hex>)). When neither has it, the node is not touched
+    unless O(allow_no_rollback=true).
+  - An upgrade interrupted after the mim was removed (node killed, link lost) leaves the previous image on the node
+    without its mim; the next run deploys the release and restores the backup taken before the interruption
+    (RV(resumed=true)).
+  - Runs in-process on the controller (action plugin), like the MCM modules.
+author:
+  - mimoe.edge contributors (@mimoe-edge)
+extends_documentation_fragment:
+  - mimoe.edge.mcm
+  - mimoe.edge._attributes
+  - mimoe.edge._attributes.ACTIONGROUP_MCM
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the node and returns the plan (RV(plan)) and RV(changed) as a real run would; writes nothing, to the
+        node or the registry, and never fails because a skipped write did not happen.
+  diff_mode:
+    support: full
+    details:
+      - Before and after version, digest and env, every secret value masked.
+  idempotent:
+    support: full
+options:
+  src:
+    description:
+      - Path of the image archive (docker-save layout) on the controller. Validated and hashed by the module.
+      - Mutually exclusive with O(image).
+    type: path
+  image:
+    description:
+      - The image, described once for the whole run (so the archive is not hashed again per node). Either the
+        RV(mimoe.edge.mim_package_info#module:image) of M(mimoe.edge.mim_package_info) (keys C(path), C(digest),
+        C(name), C(version), ...), or an entry of the RV(mimoe.edge.catalog_info#module:resolved) of
+        M(mimoe.edge.catalog_info) (keys C(image_digest), C(image_name), C(image_version), C(path), C(url),
+        C(repository), ...), or a dictionary of such entries by architecture (C(amd64), C(arm64), C(arm)), from
+        which O(arch) picks the node's.
+      - Mutually exclusive with O(src).
+    type: dict
+  arch:
+    description:
+      - Architecture of the node; picks its image when O(image) has one entry per architecture.
+    type: str
+    choices: [amd64, arm64, arm]
+  pull:
+    description:
+      - V(controller) uploads the archive from the controller; V(node) has the node download the image URL of a
+        catalog entry itself (the registry must allow anonymous pulls; no credential is sent to a node).
+    type: str
+    choices: [controller, node]
+    default: controller
+  name:
+    description:
+      - Name of the mim. Defaults to the image name.
+    type: str
+  env:
+    description:
+      - Env of the mim (string values). The node's own rewrite of C(MCM.BASE_API_PATH) and its C(MCM.*) defaults
+        are taken into account when comparing.
+      - The keys C(MIMOE_RELEASE), C(MIMOE_SECRET_KEYS) and C(MIMOE_COMPOSITION) are reserved.
+    type: dict
+    default: {}
+  secret_env:
+    description:
+      - Env values that are secret; masked in every result and diff.
+    type: dict
+    default: {}
+  force:
+    description:
+      - Redeploy even when the node already runs the release.
+    type: bool
+    default: false
+  backup:
+    description:
+      - Back up the mim's datastore before the change and restore it after the deploy (current API only; the
+        legacy API has no datastore call).
+    type: bool
+    default: true
+  backup_path:
+    description:
+      - Path on the node for the backup. Default C(mimoe.edge/<mim>-<first 12 hex of the previous digest>.json),
+        which a later run finds again after an interruption.
+    type: str
+  health:
+    description:
+      - The health check, through the node (C(GET <node>/<clientId><MCM.BASE_API_PATH><path>)). The MCM token is
+        never sent to the mim.
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Whether to check.
+        type: bool
+        default: true
+      path:
+        description: Path below the mim's base path.
+        type: str
+        default: /healthcheck
+      base_path:
+        description: The mim's base path; default the C(MCM.BASE_API_PATH) of O(env), else C(/<name>).
+        type: str
+      status:
+        description: Expected HTTP status.
+        type: int
+        default: 200
+      body_regex:
+        description: A regular expression the body must match (search).
+        type: str
+      retries:
+        description: Attempts before the check fails.
+        type: int
+        default: 5
+      delay:
+        description: Seconds between two attempts.
+        type: float
+        default: 1
+      timeout:
+        description: Seconds to wait for each answer.
+        type: float
+        default: 10
+  wait_timeout:
+    description:
+      - Seconds to wait until a deployed mim runs.
+    type: int
+    default: 60
+  datastore_timeout:
+    description:
+      - Seconds to wait for a datastore backup or restore.
+    type: int
+    default: 120
+  poll_interval:
+    description:
+      - Seconds between two reads while waiting (mim state, datastore progress).
+    type: float
+    default: 0.2
+  cache_dir:
+    description:
+      - A content-addressed cache of archives (C(<sha256 hex>.tar)) on the controller. The archive rolled out is
+        copied there, and a rollback takes the previous one there first. Optional: a speed-up, never required when
+        O(registry) is set.
+    type: path
+  allow_no_rollback:
+    description:
+      - Upgrade a node even when the archive of its previous release is available neither in O(cache_dir) nor in
+        O(registry) (a failure then leaves the node on the new image or without the previous one).
+    type: bool
+    default: false
+  fingerprint_file:
+    description:
+      - Legacy API nodes do not return env. When this file (see M(mimoe.edge.mcm_mim)) has a record of the mim, a
+        changed env is detected with it; without a record, a legacy node is compared by image digest and mim only,
+        so a run from an empty HOME never redeploys (and never wipes the data of) a legacy node that runs the
+        release.
+    type: path
+  registry:
+    description:
+      - The registry where every release is kept by digest (see the description). Keys as in
+        M(mimoe.edge.catalog_info).
+    type: dict
+    suboptions:
+      url:
+        description: Registry URL.
+        type: str
+        required: true
+      username:
+        description: User.
+        type: str
+      password:
+        description: Password or token.
+        type: str
+      namespace:
+        description: Repository prefix.
+        type: str
+        default: ''
+      validate_certs:
+        description: Verify TLS.
+        type: bool
+        default: true
+      ca_path:
+        description: CA bundle.
+        type: path
+      timeout:
+        description: Seconds per request.
+        type: float
+        default: 30
+notes:
+  - A redeploy drops the mim's storage on the node, hence the datastore backup and restore.
+  - On the legacy API the previous env cannot be read back: a rollback redeploys with O(env) and O(secret_env).
+seealso:
+  - module: mimoe.edge.mcm_image
+  - module: mimoe.edge.mcm_mim
+  - module: mimoe.edge.mcm_datastore
+  - role: mimoe.edge.mim_rollout
+'''
+
+EXAMPLES = r'''
+- name: Describe the archive once
+  mimoe.edge.mim_package_info:
+    path: /srv/mims/hello-v1-1.1.0.tar
+  register: archive
+  run_once: true
+  delegate_to: localhost
+
+- name: Bring hello-v1 to 1.1.0 on every node, atomically
+  mimoe.edge.mim_release:
+    mcm_url: "{{ mcm_url }}"
+    mcm_token: "{{ mcm_token }}"
+    image: "{{ archive.image }}"
+    env:
+      MCM.BASE_API_PATH: /hello/v1
+    secret_env:
+      API_KEY: "{{ vault_hello_api_key }}"
+    health:
+      path: /healthcheck
+      body_regex: ok
+    registry:
+      url: https://registry.example.com
+      namespace: edge
+  register: release
+
+- name: One line per node
+  ansible.builtin.debug:
+    msg: "{{ inventory_hostname }} {{ release.summary }}"
+'''
+
+RETURN = r'''
+status:
+  description: V(unchanged), V(upgraded), V(rolled_back) (failed, and the node runs its previous release again) or
+    V(failed) (before any write, or the rollback failed too).
+  returned: always
+  type: str
+  sample: upgraded
+summary:
+  description: One line about the outcome.
+  returned: always
+  type: str
+  sample: hello-v1 1.0.0 -> 1.1.0 upgraded, data restored
+from:
+  description: The release on the node before (C(version), C(digest), C(revision)).
+  returned: when the node could be read
+  type: dict
+  sample: {version: 1.0.0, digest: "sha256:0f1e...", revision: 3}
+to:
+  description: The desired release (C(version), C(digest), C(revision)).
+  returned: when the node could be read
+  type: dict
+  sample: {version: 1.1.0, digest: "sha256:9a8b...", revision: 4}
+mim:
+  description: Name of the mim.
+  returned: always
+  type: str
+  sample: hello-v1
+api_version:
+  description: API generation of the node.
+  returned: when the node could be read
+  type: str
+  sample: current
+backup:
+  description: Path on the node of the datastore backup that was taken or restored (kept there), or empty.
+  returned: always
+  type: str
+  sample: mimoe.edge/hello-v1-0f1e2d3c4b5a.json
+data_restored:
+  description: Whether the datastore was restored after the deploy.
+  returned: always
+  type: bool
+resumed:
+  description: Whether this run finished an upgrade that an earlier run left half done (data restored from its
+    backup).
+  returned: always
+  type: bool
+rolled_back:
+  description: Whether the node was rolled back after a failure.
+  returned: always
+  type: bool
+touched:
+  description: Whether anything was written to the node.
+  returned: always
+  type: bool
+failed_step:
+  description: The step that failed (V(read), V(backup), V(remove_mim), V(upload_image), V(deploy), V(restore),
+    V(health_check)), or empty.
+  returned: always
+  type: str
+error:
+  description: The step and the node's own message, or empty.
+  returned: always
+  type: str
+  sample: "health_check failed: GET http://node:8083/api/hello/v1/healthcheck: status 500, expected 200"
+rollback_error:
+  description: Why the rollback failed, or empty.
+  returned: always
+  type: str
+rollback_source:
+  description: Where the previous image would come from for a rollback (V(node), V(cache), V(registry), V(none)).
+  returned: when a change is needed
+  type: str
+reasons:
+  description: Why the node needs a change.
+  returned: always
+  type: list
+  elements: str
+plan:
+  description: The steps taken, or in check mode that would be taken.
+  returned: always
+  type: list
+  elements: str
+  sample: ["backup: back up the datastore of hello-v1 to mimoe.edge/hello-v1-0f1e2d3c4b5a.json"]
+steps:
+  description: Each step run, with its duration in seconds and whether it succeeded.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{step: read, seconds: 0.012, ok: true}]
+actions:
+  description: Unused by this module (kept for the MCM modules' common result); see RV(plan).
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import SpecError
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_release import (
+    ReleaseFailed,
+    ReleaseManager,
+    Target,
+    pick_image,
+    mask_result,
+    mask_text,
+)
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_state import FingerprintStore
+from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import HAS_ORAS, ORAS_IMPORT_ERROR, OCIError
+
+
+def registry_spec():
+    return dict(type='dict', options=dict(
+        url=dict(type='str', required=True, fallback=(env_fallback, ['MIMOE_REGISTRY_URL'])),
+        username=dict(type='str', fallback=(env_fallback, ['MIMOE_REGISTRY_USERNAME'])),
+        password=dict(type='str', no_log=True, fallback=(env_fallback, ['MIMOE_REGISTRY_PASSWORD'])),
+        namespace=dict(type='str', default=''),
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+        timeout=dict(type='float', default=30.0),
+    ))
+
+
+def options_of(params, mcm):
+    registry = None
+    if params['registry']:
+        if not HAS_ORAS:
+            mcm.module.fail_json(msg=missing_required_lib('oras'), exception=ORAS_IMPORT_ERROR)
+        from ansible_collections.mimoe.edge.plugins.module_utils._catalog import client_from_params
+        registry = client_from_params(params['registry'])
+    health = dict(params['health'] or {})
+    for key, value in (('enabled', True), ('path', '/healthcheck'), ('status', 200), ('retries', 5), ('delay', 1),
+                       ('timeout', 10)):
+        if health.get(key) is None:
+            health[key] = value
+    return dict(backup=params['backup'], backup_path=params['backup_path'], health=health,
+                wait_timeout=params['wait_timeout'], wait_sleep=params['poll_interval'],
+                datastore_timeout=params['datastore_timeout'], poll_interval=params['poll_interval'],
+                cache_dir=params['cache_dir'], registry=registry,
+                namespace=(params['registry'] or {}).get('namespace') or '',
+                allow_no_rollback=params['allow_no_rollback'], force=params['force'],
+                store=FingerprintStore(params['fingerprint_file']) if params['fingerprint_file'] else None)
+
+
+def target_of(params):
+    if params['src']:
+        return Target.from_archive(params['src'], params['name'], params['env'], params['secret_env'])
+    image = pick_image(params['image'], params['arch'])
+    url = image['url'] if params['pull'] == 'node' else None
+    if params['pull'] == 'node' and not url:
+        raise SpecError('pull=node needs an image with url (a catalog version resolved by catalog_info)')
+    if not url and not image['path']:
+        raise SpecError('image needs path (an archive on the controller), or use pull=node with a catalog image')
+    return Target(params['name'], image['name'], image['version'], image['digest'], image['size'],
+                  image['repo_tag'], image['path'], url, image['repository'], params['env'], params['secret_env'])
+
+
+def main():
+    argument_spec = dict(
+        src=dict(type='path'),
+        image=dict(type='dict'),
+        arch=dict(type='str', choices=['amd64', 'arm64', 'arm']),
+        pull=dict(type='str', default='controller', choices=['controller', 'node']),
+        name=dict(type='str'),
+        env=dict(type='dict', default={}),
+        secret_env=dict(type='dict', default={}, no_log=True),
+        force=dict(type='bool', default=False),
+        backup=dict(type='bool', default=True),
+        backup_path=dict(type='str'),
+        health=dict(type='dict', default={}, options=dict(
+            enabled=dict(type='bool', default=True),
+            path=dict(type='str', default='/healthcheck'),
+            base_path=dict(type='str'),
+            status=dict(type='int', default=200),
+            body_regex=dict(type='str'),
+            retries=dict(type='int', default=5),
+            delay=dict(type='float', default=1),
+            timeout=dict(type='float', default=10),
+        )),
+        wait_timeout=dict(type='int', default=60),
+        datastore_timeout=dict(type='int', default=120),
+        poll_interval=dict(type='float', default=0.2),
+        cache_dir=dict(type='path'),
+        allow_no_rollback=dict(type='bool', default=False),
+        fingerprint_file=dict(type='path'),
+        registry=registry_spec(),
+    )
+    mcm = MCMModule(argument_spec, supports_check_mode=True, mutually_exclusive=[('src', 'image')],
+                    required_one_of=[('src', 'image')])
+    params = mcm.params
+    if params['poll_interval'] <= 0 or params['wait_timeout'] < 0 or params['datastore_timeout'] < 0:
+        mcm.fail('poll_interval must be more than 0, wait_timeout and datastore_timeout 0 or more')
+    secrets = [str(v) for v in (params['secret_env'] or {}).values()]
+    base = dict(status='failed', mim=params['name'] or '', rolled_back=False, touched=False, resumed=False,
+                data_restored=False, backup='', failed_step='read', rollback_error='', reasons=[], plan=[], steps=[])
+    try:
+        target = target_of(params)
+        base['mim'] = target.mim
+        manager = ReleaseManager(mcm, target, options_of(params, mcm))
+        result = manager.run()
+    except SpecError as exc:
+        mcm.fail('Invalid release: %s' % exc, **dict(base, error=str(exc), summary='invalid release: %s' % exc))
+    except ReleaseFailed as exc:
+        mcm.fail(mask_text(exc.message, secrets), **mask_result(exc.result, secrets))
+    except (MCMError, OCIError) as exc:
+        # Before any write: the node could not be read, or the registry not reached.
+        message = '%s: %s (node untouched)' % (params['mcm_url'], exc)
+        mcm.fail(mask_text(message, secrets), **mask_result(dict(
+            base, error=str(exc), summary='failed before any write: %s' % exc, error_detail=exc.to_dict()), secrets))
+    mcm.exit(**mask_result(result, secrets))
+
+
+if __name__ == '__main__':
+    main()
