@@ -8,6 +8,7 @@ comparison and one rollout + status + report over simulator nodes, each in its o
     scripts/test-matrix.py                    # every version (make test-matrix)
     scripts/test-matrix.py --skip-dev         # all but the version of .venv (make test: its pytest step ran it)
     scripts/test-matrix.py --versions 2.16 2.21 --jobs 1
+    scripts/test-matrix.py --skip-dev --prepare-only   # only the virtualenvs (make test starts it early)
 
 Each version's virtualenv is .venv-matrix/<version>, rebuilt only when its requirements hash changes (like
 scripts/bootstrap.sh): requirements/matrix.txt, the version's ansible-core and resolvelib pins, the interpreter.
@@ -198,9 +199,9 @@ class Version:
         self.venv_note = 'created'
         return None
 
-    def test(self):
+    def test(self, prepare_only=False):
         os.makedirs(os.path.dirname(self.log), exist_ok=True)
-        with open(self.log, 'w', encoding='utf-8') as logfh:
+        with open(self.log, 'a' if prepare_only else 'w', encoding='utf-8') as logfh:
             started = time.monotonic()
             self.error = self.prepare(logfh)
             self.prepare_seconds, self.prepare_cpu = time.monotonic() - started, self.cpu
@@ -208,7 +209,10 @@ class Version:
                 logfh.write('ERROR: %s\n' % self.error)
                 say('%-8s FAIL: %s' % (self.version, self.error))
                 return self
-            say('%-8s Python %s, venv %s' % (self.version, self.python_version, self.venv_note))
+            say('%-8s Python %s, venv %s (%ds, cpu %ds)' % (self.version, self.python_version, self.venv_note,
+                                                           self.prepare_seconds, self.prepare_cpu))
+            if prepare_only:
+                return self
             env = dict(os.environ, PATH=os.path.join(self.venv, 'bin') + os.pathsep + os.environ.get('PATH', ''),
                        PYTHONPATH=os.path.join(ROOT, 'tools'), ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build'),
                        ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', VIRTUAL_ENV=self.venv)
@@ -240,6 +244,8 @@ def main():
     parser.add_argument('--versions', nargs='+', metavar='X.Y', help='only these ansible-core minors (default: all)')
     parser.add_argument('--skip-dev', action='store_true',
                         help="leave out the version of .venv (when the caller's own pytest run tested it)")
+    parser.add_argument('--prepare-only', action='store_true',
+                        help='only find the interpreters and create the virtualenvs (make test: while other steps run)')
     parser.add_argument('--jobs', type=int, default=int(os.environ.get('MATRIX_JOBS', '2')),
                         help='versions tested at a time (default 2, $MATRIX_JOBS)')
     args = parser.parse_args()
@@ -265,7 +271,12 @@ def main():
 
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        done = list(pool.map(Version.test, versions))
+        done = list(pool.map(lambda version: version.test(args.prepare_only), versions))
+    if args.prepare_only:
+        failed = [v for v in done if v.error]
+        print('test-matrix: %d virtualenv(s) ready, %d failed, %ds' % (
+            len(done) - len(failed), len(failed), time.monotonic() - started))
+        return 1 if failed else 0
 
     print('\nseconds: wall/cpu (cpu: user+sys of the step and the processes it waited for)')
     print('%-13s %-8s %-22s %s' % ('ansible-core', 'Python', 'venv (wall/cpu)', '  '.join('%-18s' % name for name, dummy in STEPS)))
