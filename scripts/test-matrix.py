@@ -119,6 +119,8 @@ def dev_venv_version():
 
 
 class Version:
+    steps = STEPS
+
     def __init__(self, version, pythons, resolvelib):
         self.version, self.pythons, self.resolvelib = version, pythons, resolvelib
         self.is_dev = resolvelib is None
@@ -217,7 +219,7 @@ class Version:
                        PYTHONPATH=os.path.join(ROOT, 'tools'), ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build'),
                        ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', VIRTUAL_ENV=self.venv)
             env.pop('PYTHONHOME', None)
-            for name, paths in STEPS:
+            for name, paths in self.steps:
                 began, cpu = time.monotonic(), self.cpu
                 before = logfh.tell()
                 rc = self.run(logfh, [os.path.join(self.venv, 'bin', 'python'), '-m', 'pytest', '-p', 'no:cacheprovider',
@@ -244,6 +246,8 @@ def main():
     parser.add_argument('--versions', nargs='+', metavar='X.Y', help='only these ansible-core minors (default: all)')
     parser.add_argument('--skip-dev', action='store_true',
                         help="leave out the version of .venv (when the caller's own pytest run tested it)")
+    parser.add_argument('--steps', nargs='+', choices=[name for name, dummy in STEPS],
+                        help='only these steps (default: all)')
     parser.add_argument('--prepare-only', action='store_true',
                         help='only find the interpreters and create the virtualenvs (make test: while other steps run)')
     parser.add_argument('--jobs', type=int, default=int(os.environ.get('MATRIX_JOBS', '2')),
@@ -269,6 +273,8 @@ def main():
                       'step of make test, not again here' % version.version)
         versions = [v for v in versions if not v.is_dev]
 
+    if args.steps:
+        Version.steps = tuple(step for step in STEPS if step[0] in args.steps)
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         done = list(pool.map(lambda version: version.test(args.prepare_only), versions))
@@ -279,7 +285,7 @@ def main():
         return 1 if failed else 0
 
     print('\nseconds: wall/cpu (cpu: user+sys of the step and the processes it waited for)')
-    print('%-13s %-8s %-22s %s' % ('ansible-core', 'Python', 'venv (wall/cpu)', '  '.join('%-18s' % name for name, dummy in STEPS)))
+    print('%-13s %-8s %-22s %s' % ('ansible-core', 'Python', 'venv (wall/cpu)', '  '.join('%-18s' % name for name, dummy in Version.steps)))
     for version in done:
         venv = '%s %d/%d' % (version.venv_note or '-', version.prepare_seconds, version.prepare_cpu)
         cells = ['%-4s %4d/%-4d' % ('pass' if ok else 'FAIL', wall, cpu) + ' ' * 5 for dummy, ok, wall, cpu, dummy2 in version.results]
