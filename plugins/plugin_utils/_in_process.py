@@ -57,13 +57,13 @@ except Exception:  # pylint: disable=broad-except
 IMPORT_ERRORS = []
 
 try:  # ansible-core 2.19+: module arguments and results are encoded per serialization profile
-    from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder
+    from ansible.module_utils.common.json import Direction, get_module_encoder
     from ansible.module_utils import _internal as _module_utils_internal
     from ansible.module_utils.common import warnings as _module_warnings
     from ansible.module_utils import basic as _basic
 except Exception as exc:  # pylint: disable=broad-except
     IMPORT_ERRORS.append('serialization profiles (%s: %s)' % (type(exc).__name__, exc))
-    Direction = get_module_decoder = get_module_encoder = None
+    Direction = get_module_encoder = None
     _module_utils_internal = _module_warnings = _basic = None
 
 try:  # ansible-core 2.19 and 2.20; 2.21 cleans a module result with UnifiedTaskResult.remove_internal_keys()
