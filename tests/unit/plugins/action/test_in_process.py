@@ -260,12 +260,12 @@ def test_finish_result_of_a_result_object():
 # (the serialization profiles): importing the plugin never raises, it names what is missing.
 STUBS = {
     'no remove_internal_keys': (
-        "import ansible.vars.clean as m; del m.remove_internal_keys", None),
+        "import ansible.vars.clean as m; vars(m).pop('remove_internal_keys', None)", None),
     'no serialization profiles': (
-        "import ansible.module_utils.common.json as m; del m.get_module_encoder",
+        "import ansible.module_utils.common.json as m; vars(m).pop('get_module_encoder')",
         'has no serialization profiles (ImportError: '),
     'no is_controller': (
-        "import ansible.module_utils._internal as m; del m.is_controller",
+        "import ansible.module_utils._internal as m; vars(m).pop('is_controller')",
         'has no is_controller in ansible.module_utils._internal'),
 }
 
