@@ -7,7 +7,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: demo test bootstrap tree sanity unit sim-test integration lint changelog-lint clean report-screenshot docs galaxy-importer bench
+.PHONY: demo test bootstrap tree sanity unit sim-test integration lint changelog-lint clean report-screenshot docs galaxy-importer bench test-matrix
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -34,6 +34,13 @@ sim-test: tree
 
 integration: tree
 	@pytest -q tests/integration
+
+## Every supported ansible-core (2.16 to 2.21), each in .venv-matrix/<version>: unit tests, in-process vs module
+## path, rollout + status + report. MATRIX_JOBS=2 versions at a time; `scripts/test-matrix.py --versions 2.21`.
+test-matrix: tree
+	@(cd examples/hello-mim && npm run --silent build && npm run --silent package) >build/example-build.log 2>&1 \
+	  || { tail -n 40 build/example-build.log; exit 1; }
+	@python scripts/test-matrix.py
 
 lint: tree
 	@scripts/lint.sh

@@ -21,8 +21,10 @@ The MCM modules only make HTTP calls, and they run on the controller anyway (``c
 
 The module path is kept, and used, whenever in-process execution would not be equivalent or is switched off:
 the task's connection is not ``local`` (a delegated remote host), ``become`` is active, ``async`` is requested,
-ansible-core is older than 2.19 (no serialization profiles), or ``MIMOE_EDGE_IN_PROCESS=false`` (environment of
-``ansible-playbook``) / the variable ``mimoe_edge_in_process: false`` (any variable scope).
+the running ansible-core lacks an internal it uses (before 2.19: serialization profiles; a later release that
+renames one), or ``MIMOE_EDGE_IN_PROCESS=false`` (environment of ``ansible-playbook``) / the variable
+``mimoe_edge_in_process: false`` (any variable scope). The reason is shown at ``-vvv``; nothing here raises at
+import time, and no check happens after the module has run (it never runs twice).
 
 Private to the collection; the interface can change without notice.
 """
@@ -43,16 +45,31 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
-from ansible.vars.clean import remove_internal_keys
+
+try:
+    from ansible.release import __version__ as ANSIBLE_CORE_VERSION
+except Exception:  # pylint: disable=broad-except
+    ANSIBLE_CORE_VERSION = 'unknown'
+
+# Everything below is ansible-core internals that change between releases. None of it may break a task: whatever is
+# missing on the running ansible-core only sends the task to the module path, with the reason at -vvv. So every
+# import is guarded here (nothing raises at import time) and run() checks the rest before the module runs.
+IMPORT_ERRORS = []
 
 try:  # ansible-core 2.19+: module arguments and results are encoded per serialization profile
-    from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder
+    from ansible.module_utils.common.json import Direction, get_module_encoder
     from ansible.module_utils import _internal as _module_utils_internal
     from ansible.module_utils.common import warnings as _module_warnings
     from ansible.module_utils import basic as _basic
-    HAS_PROFILES = hasattr(_basic, '_ANSIBLE_PROFILE') and get_module_decoder is not None
-except ImportError:
-    HAS_PROFILES = False
+except Exception as exc:  # pylint: disable=broad-except
+    IMPORT_ERRORS.append('serialization profiles (%s: %s)' % (type(exc).__name__, exc))
+    Direction = get_module_encoder = None
+    _module_utils_internal = _module_warnings = _basic = None
+
+try:  # ansible-core 2.19 and 2.20; 2.21 cleans a module result with UnifiedTaskResult.remove_internal_keys()
+    from ansible.vars.clean import remove_internal_keys
+except Exception:  # pylint: disable=broad-except
+    remove_internal_keys = None
 
 display = Display()
 
@@ -84,6 +101,38 @@ def _preload():
 
 
 _preload()
+
+# The module-side names run_module_main() sets and resets: present since 2.19, checked before each use.
+_MODULE_STATE = (
+    ('ansible.module_utils.basic', _basic, ('_ANSIBLE_ARGS', '_ANSIBLE_PROFILE')),
+    ('ansible.module_utils._internal', _module_utils_internal, ('is_controller',)),
+    ('ansible.module_utils.common.warnings', _module_warnings, ('_global_warnings', '_global_deprecations')),
+)
+# The ActionBase helpers the in-process path shares with the module path.
+_ACTION_HELPERS = ('_update_module_args', '_compute_environment_string', '_parse_returned_data')
+
+
+def unsupported_reason():
+    """Why in-process execution cannot work on the running ansible-core (``None`` when it can).
+
+    Only looks for names: the result handling itself is tried once per worker on a sample result before a module
+    runs (:meth:`InProcessModuleAction._check_result_handling`).
+    """
+    if IMPORT_ERRORS:
+        return 'ansible-core %s has no %s' % (ANSIBLE_CORE_VERSION, '; '.join(IMPORT_ERRORS))
+    for module_name, module, names in _MODULE_STATE:
+        missing = [name for name in names if not hasattr(module, name)]
+        if missing:
+            return 'ansible-core %s has no %s in %s' % (ANSIBLE_CORE_VERSION, ', '.join(missing), module_name)
+    missing = [name for name in _ACTION_HELPERS if not callable(getattr(ActionBase, name, None))]
+    if missing:
+        return 'ansible-core %s has no ActionBase.%s' % (ANSIBLE_CORE_VERSION, ', ActionBase.'.join(missing))
+    return None
+
+
+UNSUPPORTED_REASON = unsupported_reason()
+# Kept for callers of the earlier interface: true when the running ansible-core has what in-process execution uses.
+HAS_PROFILES = UNSUPPORTED_REASON is None
 
 
 @contextlib.contextmanager
@@ -184,8 +233,8 @@ class InProcessModuleAction(ActionBase):
         """Why this task must take the module path, or ``None`` when it can run in-process."""
         if not self._in_process_switch(task_vars):
             return 'in-process execution is switched off (%s / %s)' % (IN_PROCESS_VAR, IN_PROCESS_ENV)
-        if not HAS_PROFILES:
-            return 'in-process execution needs ansible-core 2.19 or later'
+        if UNSUPPORTED_REASON:
+            return UNSUPPORTED_REASON
         if self._task.async_val:
             return 'async is requested'
         if getattr(self._connection, 'transport', None) != 'local':
@@ -195,7 +244,7 @@ class InProcessModuleAction(ActionBase):
             return 'become is active (the module runs as another user)'
         if module_import_name(self._fqcn()) is None:
             return 'the module name %s is not fully qualified' % self._fqcn()
-        return None
+        return self._check_result_handling()
 
     def _fqcn(self):
         return getattr(self._task, 'resolved_action', None) or self._task.action
@@ -205,11 +254,19 @@ class InProcessModuleAction(ActionBase):
         reason = self.module_path_reason(task_vars)
         result = super(InProcessModuleAction, self).run(tmp, task_vars)
         del tmp  # tmp no longer has any effect
+        payload = None
+        if not reason:
+            # Everything that can fail before the module runs: a failure here still leaves the module path.
+            try:
+                payload, environment = self._in_process_payload(task_vars)
+            except Exception as exc:  # pylint: disable=broad-except
+                reason = 'cannot prepare the arguments on ansible-core %s (%s: %s)' % (
+                    ANSIBLE_CORE_VERSION, type(exc).__name__, exc)
         if reason:
             display.vvv('%s: module path (%s)' % (self._fqcn(), reason), host=self._play_context.remote_addr)
             return self._run_module_path(result, task_vars)
         display.vvv('%s: in-process on the controller' % self._fqcn(), host=self._play_context.remote_addr)
-        return merge_hash(result, self._run_in_process(task_vars))
+        return merge_hash(result, self._run_in_process(payload, environment))
 
     def _run_module_path(self, result, task_vars):
         """What ``ansible.builtin.normal`` does: transfer and run the module (AnsiballZ), async included."""
@@ -219,16 +276,50 @@ class InProcessModuleAction(ActionBase):
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
 
-    def _run_in_process(self, task_vars):
-        fqcn = self._fqcn()
+    def _in_process_payload(self, task_vars):
+        """The module's stdin (``module_defaults`` and ``_ansible_*`` keys applied, profile-encoded) and the task's
+        ``environment``, exactly as the module path would build them."""
         module_args = self._task.args.copy()
-        self._update_module_args(fqcn, module_args, task_vars)
+        self._update_module_args(self._fqcn(), module_args, task_vars)
         environment = {}
         self._compute_environment_string(environment)
         encoder = get_module_encoder(PROFILE, Direction.CONTROLLER_TO_MODULE)
-        payload = json.dumps({'ANSIBLE_MODULE_ARGS': module_args}, cls=encoder).encode('utf-8')
-        rc, stdout, stderr = run_module_main(module_import_name(fqcn), payload, environment)
-        data = self._parse_returned_data(dict(rc=rc, stdout=stdout, stderr=stderr), PROFILE)
-        data.pop('_ansible_suppress_tmpdir_delete', None)
-        remove_internal_keys(data)
-        return data
+        return json.dumps({'ANSIBLE_MODULE_ARGS': module_args}, cls=encoder).encode('utf-8'), environment
+
+    def _check_result_handling(self):
+        """Decode and clean a sample module result the way :meth:`_finish_result` will, once per worker process.
+
+        Its steps are ansible-core internals (a result dict up to 2.20, a ``UnifiedTaskResult`` from 2.21): if they
+        do not work here, the task takes the module path, before the module has run (it must never run twice).
+        """
+        cls = InProcessModuleAction
+        if cls._result_handling is None:
+            sample = {'changed': False, 'invocation': {'module_args': {}}, 'warnings': []}
+            try:
+                data = self._finish_result(
+                    self._parse_returned_data(dict(rc=0, stdout=json.dumps(sample), stderr=''), PROFILE))
+                if data.get('changed') is not False or 'invocation' not in data or data.get('failed'):
+                    raise ValueError('unexpected sample result %r' % (data,))
+                cls._result_handling = ''
+            except Exception as exc:  # pylint: disable=broad-except
+                cls._result_handling = 'cannot read module results in-process on ansible-core %s (%s: %s)' % (
+                    ANSIBLE_CORE_VERSION, type(exc).__name__, exc)
+        return cls._result_handling or None
+
+    _result_handling = None  # per worker process: '' once the sample result went through, else the reason
+
+    @staticmethod
+    def _finish_result(parsed):
+        """What ``ActionBase._execute_module`` does after ``_parse_returned_data``: internal keys removed."""
+        if hasattr(parsed, 'as_result_dict'):  # ansible-core 2.21+: a UnifiedTaskResult
+            parsed.remove_internal_keys()
+            return parsed.as_result_dict(for_round_trip=True)
+        if not isinstance(parsed, dict) or remove_internal_keys is None:
+            raise TypeError('_parse_returned_data returned %s' % type(parsed).__name__)
+        parsed.pop('_ansible_suppress_tmpdir_delete', None)
+        remove_internal_keys(parsed)
+        return parsed
+
+    def _run_in_process(self, payload, environment):
+        rc, stdout, stderr = run_module_main(module_import_name(self._fqcn()), payload, environment)
+        return self._finish_result(self._parse_returned_data(dict(rc=rc, stdout=stdout, stderr=stderr), PROFILE))

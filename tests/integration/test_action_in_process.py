@@ -10,10 +10,16 @@ from __future__ import annotations
 import json
 import re
 
+from ansible import release as ansible_release
+
 from mcm_it import BASE_ENV, SECRET, Ansible, counter_tar, image_task, mim_task, write_requests
 
 IN_PROCESS = 'in-process on the controller'
 MODULE_PATH = 'module path (in-process execution is switched off'
+# In-process needs ansible-core 2.19+ (serialization profiles); before, both runs take the module path and say why.
+# Stated by version, not asked from the plugin: a release on which in-process silently stopped working fails here.
+IN_PROCESS_EXPECTED = tuple(int(x) for x in ansible_release.__version__.split('.')[:2]) >= (2, 19)
+NO_PROFILES = 'module path (ansible-core %s has no serialization profiles' % ansible_release.__version__
 
 
 def tasks(tar):
@@ -75,16 +81,19 @@ def test_in_process_and_module_path_give_the_same_results(sim, tmp_path):
         runs[path] = (run, node, tmp_path / path)
         # At -vvv the module path prints the task's environment (MCM_TOKEN of the env fallback task) in its EXEC
         # line, as ansible-core does for any module; the in-process path has no such line.
-        for secret in (SECRET, node.api_key) if path == 'in_process' else (SECRET,):
+        for secret in (SECRET, node.api_key) if path == 'in_process' and IN_PROCESS_EXPECTED else (SECRET,):
             assert secret not in run.stdout, run.stdout[max(0, run.stdout.find(secret) - 1500):][:2000]
         assert write_requests(node.stats()) > 0
 
     module_run, module_node, module_dir = runs['module']
     in_process_run, in_process_node, in_process_dir = runs['in_process']
     assert IN_PROCESS not in module_run.stdout and MODULE_PATH in module_run.stdout
-    assert IN_PROCESS in in_process_run.stdout and MODULE_PATH not in in_process_run.stdout
-    # async runs through the module path (async_wrapper) on both.
-    assert 'module path (async is requested)' in in_process_run.stdout
+    if IN_PROCESS_EXPECTED:
+        assert IN_PROCESS in in_process_run.stdout and MODULE_PATH not in in_process_run.stdout
+        # async runs through the module path (async_wrapper) on both.
+        assert 'module path (async is requested)' in in_process_run.stdout
+    else:
+        assert IN_PROCESS not in in_process_run.stdout and NO_PROFILES in in_process_run.stdout
 
     expected = normalize(module_run.results, module_node, module_dir)
     got = normalize(in_process_run.results, in_process_node, in_process_dir)

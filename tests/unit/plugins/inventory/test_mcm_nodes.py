@@ -194,6 +194,8 @@ def plugin_with(options):
                             'groups': {}, 'keyed_groups': [], 'leading_separator': True,
                             'use_extra_vars': False}, **options)
     plugin._vars = {}
+    if not hasattr(plugin, 'templar'):  # ansible-core < 2.19: set by parse(), which these tests do not call
+        plugin.templar = Templar(loader=None)
     return plugin
 
 

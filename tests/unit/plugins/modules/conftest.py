@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
+from compat import patch_module_args
 
 from ansible_collections.mimoe.edge.plugins.module_utils import _mcm_module
 
