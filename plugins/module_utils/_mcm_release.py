@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import glob
 import os
 import re
 import shutil
@@ -51,6 +52,8 @@ from ansible_collections.mimoe.edge.plugins.module_utils._markers import (
     encode_secret_keys,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_datastore import DatastoreError, run_operation
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import is_digest
+from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import SAME, UNVERIFIED, image_identity
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_image import same_content
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
     BASE_API_PATH,
@@ -84,7 +87,7 @@ class Target(object):
     """The desired release: the archive (or the URL the node pulls), its identity, and the mim spec."""
 
     def __init__(self, mim, image_name, version, digest, size=None, repo_tag=None, path=None, url=None,
-                 source_repository=None, env=None, secret_env=None):
+                 source_repository=None, env=None, secret_env=None, config_digest=None):
         for key in RESERVED_KEYS:
             if key in (env or {}) or key in (secret_env or {}):
                 raise SpecError('env key %s is reserved: the collection keeps its own record there' % key)
@@ -98,6 +101,13 @@ class Target(object):
         self.path = path
         self.url = url
         self.source_repository = source_repository
+        # The digest of the image's config JSON (the Docker image id): what legacy nodes show as the image id.
+        self.config_digest = config_digest
+
+    def identity(self):
+        """What :func:`._image_identity.identity_matches` compares a node image with."""
+        return dict(digest=self.digest, config_digest=self.config_digest, repo_tag=self.repo_tag,
+                    version=self.version)
 
     @classmethod
     def from_archive(cls, path, mim=None, env=None, secret_env=None):
@@ -105,7 +115,7 @@ class Target(object):
         tags = [t for t in info['repo_tags'] if not t.startswith('runtime:')] or info['repo_tags']
         version = tags[0].rpartition(':')[2] if ':' in tags[0] else ''
         return cls(mim, info['name'], version, info['digest'], info['size'], tags[0], path, env=env,
-                   secret_env=secret_env)
+                   secret_env=secret_env, config_digest=info.get('config_digest'))
 
 
 ARCHITECTURES = ('amd64', 'arm64', 'arm')
@@ -139,12 +149,15 @@ def pick_image(image, arch=None):
         size=image.get('size'),
         url=image.get('url'),
         repository=image.get('repository') if catalog else None,
+        config_digest=image.get('config_digest'),
     )
     for key in ('digest', 'name'):
         if not isinstance(picked[key], str) or not picked[key]:
             raise SpecError('image has no %s' % key)
     if not re.match(r'^sha256:[0-9a-f]{64}$', picked['digest']):
         raise SpecError('image digest must be sha256:<64 hex digits>, got %s' % picked['digest'])
+    if picked['config_digest'] is not None and not is_digest(picked['config_digest']):
+        raise SpecError('image config_digest must be sha256:<64 hex digits>, got %s' % picked['config_digest'])
     if picked['version'] is None:
         picked['version'] = ''
     return picked
@@ -222,7 +235,8 @@ class ReleaseManager(object):
     def _desired_env(self, revision):
         env = dict(self.target.env)
         env[RELEASE_KEY] = encode_release(dict(image=self.target.image_name, version=self.target.version,
-                                               digest=self.target.digest, revision=revision))
+                                               digest=self.target.digest, config_digest=self.target.config_digest,
+                                               revision=revision))
         if self.target.secret_keys:
             # The node remembers which keys are secret, so that mcm_info and any later diff mask them.
             env[SECRET_KEYS_KEY] = encode_secret_keys(self.target.secret_keys)
@@ -277,9 +291,12 @@ class ReleaseManager(object):
         if image is None:
             reasons.append('the image %s is not on the node' % target.image_name)
         else:
-            image_same, how = same_content(image, target.digest)
-            if not image_same and digest and same_digest(digest, target.digest):
-                image_same = True
+            # Whatever the node's id style (digest, config digest, short id, opaque id + release marker):
+            # one rule, _image_identity.identity_matches. An opaque id with the same RepoTag and no marker is
+            # kept (unverified) rather than replaced on a guess, which would wipe a legacy node's data.
+            verdict, how = same_content(image, target.identity(), mims)
+            image_same = verdict in (SAME, UNVERIFIED)
+            self.result['identity'] = dict(verified=verdict == SAME, compared_by=how)
             if not image_same:
                 reasons.append('the image differs (compared by %s)' % how)
         if mim is None:
@@ -321,9 +338,7 @@ class ReleaseManager(object):
         before = self.before
         if before['image'] is None or self.image_same:
             return 'node'
-        hexdigest = digest_hex(before['digest'])
-        cache_dir = self.opts.get('cache_dir')
-        if hexdigest and cache_dir and os.path.isfile(os.path.join(cache_dir, '%s.tar' % hexdigest)):
+        if self._cached_previous():
             return 'cache'
         registry = self.opts.get('registry')
         if registry is not None and before['digest']:
@@ -343,13 +358,13 @@ class ReleaseManager(object):
             plan.append(('remove_mim', 'remove the mim %s (%s)' % (target.mim, before['version'] or 'unknown')))
         if not self.image_same:
             if target.url:
-                plan.append(('upload_image', 'have the node pull %s %s (%s)' % (target.image_name, target.version,
-                                                                               target.digest)))
+                plan.append(('upload_image', 'have the node pull %s %s (%s)' % (
+                    target.image_name, target.version, target.digest)))
             else:
-                plan.append(('upload_image', 'upload %s %s (%s, %s bytes)' % (target.image_name, target.version,
-                                                                            target.digest, target.size)))
-        plan.append(('deploy', 'deploy %s from %s %s and wait until it runs' % (target.mim, target.image_name,
-                                                                                 target.version)))
+                plan.append(('upload_image', 'upload %s %s (%s, %s bytes)' % (
+                    target.image_name, target.version, target.digest, target.size)))
+        plan.append(('deploy', 'deploy %s from %s %s and wait until it runs' % (
+            target.mim, target.image_name, target.version)))
         self.restore_path = None
         if self.do_backup:
             self.restore_path = self.backup_path
@@ -360,8 +375,8 @@ class ReleaseManager(object):
             plan.append(('restore', 'restore the datastore from %s%s' % (
                 self.restore_path, ' (taken before an interrupted upgrade, if there)' if not self.do_backup else '')))
         if self.opts['health'].get('enabled'):
-            plan.append(('health_check', 'GET %s, expect %s' % (self.health_url(self.target.env),
-                                                                  self.opts['health'].get('status'))))
+            plan.append(('health_check', 'GET %s, expect %s' % (
+                self.health_url(self.target.env), self.opts['health'].get('status'))))
         self.plan = plan
         self.result['plan'] = ['%s: %s' % step for step in plan]
 
@@ -456,6 +471,15 @@ class ReleaseManager(object):
                     os.rename(tmp, dest)
                 except (IOError, OSError):
                     pass  # the cache only speeds rollbacks up
+            config_hex = digest_hex(target.config_digest) if target.config_digest else None
+            alias = os.path.join(cache_dir, '%s.tar' % config_hex) if config_hex else None
+            if alias and os.path.isfile(dest) and not os.path.exists(alias):
+                # Legacy nodes may show the image by its config digest (the Docker image id) in full or short form:
+                # a second name in the cache lets a later rollback find the archive from what such a node shows.
+                try:
+                    os.link(dest, alias)
+                except (IOError, OSError):
+                    pass
         registry = self.opts.get('registry')
         if registry is not None:
             from ansible_collections.mimoe.edge.plugins.module_utils._catalog import keep_release
@@ -578,14 +602,30 @@ class ReleaseManager(object):
 
     # ------------------------------------------------------------------ rollback
 
+    def _cached_previous(self):
+        """The cached archive of the previous release: by the digest the node shows (archive or config digest), or
+        by the 12-hex short id of a legacy node (one cached archive whose name starts with it), else None."""
+        before = self.before
+        cache_dir = self.opts.get('cache_dir')
+        if not cache_dir or before['image'] is None:
+            return None
+        hexdigest = digest_hex(before['digest']) if before['digest'] else None
+        if hexdigest:
+            path = os.path.join(cache_dir, '%s.tar' % hexdigest)
+            return path if os.path.isfile(path) else None
+        short_id = image_identity(before['image']).get('short_id')
+        if short_id and re.match(r'^[0-9a-f]{12}$', short_id):
+            found = set(os.path.realpath(p) for p in glob.glob(os.path.join(cache_dir, '%s*.tar' % short_id)))
+            if len(found) == 1:
+                return found.pop()
+        return None
+
     def _previous_archive(self):
         before = self.before
-        hexdigest = digest_hex(before['digest'])
         cache_dir = self.opts.get('cache_dir')
-        if cache_dir:
-            path = os.path.join(cache_dir, '%s.tar' % hexdigest)
-            if os.path.isfile(path):
-                return path
+        cached = self._cached_previous()
+        if cached:
+            return cached
         registry = self.opts.get('registry')
         if registry is None:
             raise ReleaseStepError('the archive of the previous release %s is not available' % before['digest'])
@@ -602,7 +642,8 @@ class ReleaseManager(object):
             if before['image'] is not None:
                 now = client.find_image(self.target.image_name)
                 if now is None or not same_digest(image_digest(now), before['digest']):
-                    self._upload_archive(self._previous_archive(), before['digest'])
+                    # The digest the node shows may be the config digest: the upload checks the file's own.
+                    self._upload_archive(self._previous_archive(), None)
             else:
                 now = client.find_image(self.target.image_name)
                 if now is not None:
@@ -631,8 +672,8 @@ class ReleaseManager(object):
             self.steps.append(dict(step='rollback', seconds=round(time.time() - started, 3), ok=False))
             rollback_error = short(getattr(exc, 'message', None) or exc)
             self.result.update(status='failed', rollback_error=rollback_error, summary=(
-                '%s %s -> %s failed at %s, rollback failed: %s' % (target.image_name, self.before['version'] or
-                                                                  'none', target.version, step, rollback_error)))
+                '%s %s -> %s failed at %s, rollback failed: %s' % (
+                    target.image_name, self.before['version'] or 'none', target.version, step, rollback_error)))
             raise ReleaseFailed('%s: %s; the rollback failed too: %s. The node may run neither release: re-run '
                                 'when it answers again (the data backup is kept on the node at %s)'
                                 % (self.client.base_url, cause, rollback_error, self.backup_taken or 'none'),

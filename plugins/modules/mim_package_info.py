@@ -23,8 +23,9 @@ description:
     fails the task with a message naming the problem.'
   - Never changes anything. M(mimoe.edge.mim_package) writes such archives.
   - With O(digest) instead of O(path), the archive is a release that M(mimoe.edge.mim_release) kept in O(registry)
-    (by digest, before it rolled it out): it is downloaded into O(cache_dir) (SHA-256 verified) unless already
-    there, then validated and described. Without O(registry), it must be in O(cache_dir). This is how a rollback from a fresh controller finds a previous release.
+    (by digest, before it rolled it out). It is downloaded into O(cache_dir) (SHA-256 verified) unless already
+    there, then validated and described. Without O(registry), it must be in O(cache_dir). This is how a rollback
+    from a fresh controller finds a previous release.
 author:
   - mimoe.edge contributors (@mimoe-edge)
 extends_documentation_fragment:

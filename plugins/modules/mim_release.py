@@ -41,7 +41,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reads the node and returns the plan (RV(plan)) and RV(changed) as a real run would; writes nothing, to the
+      - Reads the node and returns the plan (RV(plan)) and C(changed) as a real run would; writes nothing, to the
         node or the registry, and never fails because a skipped write did not happen.
   diff_mode:
     support: full
@@ -164,8 +164,8 @@ options:
   cache_dir:
     description:
       - A content-addressed cache of archives (C(<sha256 hex>.tar)) on the controller. The archive rolled out is
-        copied there, and a rollback takes the previous one there first. Optional: a speed-up, never required when
-        O(registry) is set.
+        copied there, and a rollback takes the previous one there first. It is optional (a speed-up), never
+        required when O(registry) is set.
     type: path
   allow_no_rollback:
     description:
@@ -213,12 +213,11 @@ options:
         default: 30
 notes:
   - A redeploy drops the mim's storage on the node, hence the datastore backup and restore.
-  - On the legacy API the previous env cannot be read back: a rollback redeploys with O(env) and O(secret_env).
+  - On the legacy API the previous env cannot be read back, so a rollback redeploys with O(env) and O(secret_env).
 seealso:
   - module: mimoe.edge.mcm_image
   - module: mimoe.edge.mcm_mim
   - module: mimoe.edge.mcm_datastore
-  - role: mimoe.edge.mim_rollout
 '''
 
 EXAMPLES = r'''
@@ -252,6 +251,14 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+identity:
+  description:
+    - How the image on the node was compared with the release (absent when the node has no such image).
+    - V(verified=false) means the node proved nothing (an opaque image id, no digest, no release marker) and its
+      RepoTag names the same version; the image was kept rather than replaced on a guess.
+  returned: when the node has the image
+  type: dict
+  sample: {verified: true, compared_by: digest}
 status:
   description: V(unchanged), V(upgraded), V(rolled_back) (failed, and the node runs its previous release again) or
     V(failed) (before any write, or the rollback failed too).
@@ -407,7 +414,8 @@ def target_of(params):
     if not url and not image['path']:
         raise SpecError('image needs path (an archive on the controller), or use pull=node with a catalog image')
     return Target(params['name'], image['name'], image['version'], image['digest'], image['size'],
-                  image['repo_tag'], image['path'], url, image['repository'], params['env'], params['secret_env'])
+                  image['repo_tag'], image['path'], url, image['repository'], params['env'], params['secret_env'],
+                  image['config_digest'])
 
 
 def main():

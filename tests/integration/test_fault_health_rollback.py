@@ -39,8 +39,8 @@ def test_failed_health_check_rolls_back_with_the_datastore(scenario):
         result = report['nodes'][name]
         assert result['status'] == 'rolled_back' and not result['rollback_error'], result
         assert 'health' in result['error'], result
-        assert '%s hello-v1 %s -> 2.0.0 rolled back to %s' % ((name,) + (('1.0.0',) * 2 if name == 'edge1' else
-                                                                        ('unknown',) * 2)) in out, out
+        versions = ('1.0.0',) * 2 if name == 'edge1' else ('unknown',) * 2
+        assert '%s hello-v1 %s -> 2.0.0 rolled back to %s' % ((name,) + versions) in out, out
         assert recap[name]['failed'] == 1
         node.clear_faults()
         assert_old_or_new(node, '1.0.0')

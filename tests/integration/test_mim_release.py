@@ -78,8 +78,8 @@ def test_install_unchanged_upgrade_with_data_and_marker(work, tmp_path):
         assert result['status'] == 'upgraded', out
         assert result['summary'] == 'hello-v1 1.0.0 -> 2.0.0 upgraded, data restored', result
         assert result['from']['version'] == '1.0.0' and result['to']['revision'] == 2, result
-        assert [s['step'] for s in result['steps']] == ['read', 'backup', 'remove_mim', 'upload_image', 'deploy',
-                                                         'restore', 'health_check'], result
+        steps = ['read', 'backup', 'remove_mim', 'upload_image', 'deploy', 'restore', 'health_check']
+        assert [s['step'] for s in result['steps']] == steps, result
         assert call(node, '/counter') == (200, {'counter': 2})
 
 
@@ -193,3 +193,29 @@ def test_no_rollback_source_leaves_the_node_untouched(work, tmp_path):
         assert result['failed'] and result['status'] == 'failed' and not result['touched'], result
         assert 'allow_no_rollback' in result['msg']
         assert node.stats()['write_requests'] == 0
+
+
+@pytest.mark.parametrize('style', ['archive', 'config', 'short', 'opaque'])
+def test_legacy_image_id_styles_rerun_unchanged_and_keep_data(work, tmp_path, style):
+    """Issue 13: a legacy node shows the image id as the archive digest, the Docker image id (config digest), its
+    short form, or an opaque id. A re-run of the same release writes nothing (a redeploy would wipe a legacy node's
+    data: it has no datastore backup), and a new version is still told apart."""
+    with SimNode(data_dir=str(tmp_path / style), api='legacy', legacy_image_id=style) as node:
+        _rc, out, result = release(node, work, 'v1', cache_dir=work['cache'])
+        assert result['status'] == 'upgraded', out
+        for _i in range(2):
+            call(node, '/counter', 'POST')
+        node.reset_stats()
+        _rc, out, result = release(node, work, 'v1', cache_dir=work['cache'])
+        assert result['status'] == 'unchanged' and not result['changed'], out
+        assert node.stats()['write_requests'] == 0, node.stats()
+        assert result['identity']['verified'] is (style != 'opaque'), result['identity']
+        assert call(node, '/counter')[1]['counter'] == 2
+        _rc, out, result = release(node, work, 'v2', cache_dir=work['cache'])
+        if style == 'opaque':
+            # Nothing the node shows names the previous archive (no digest, no short id, and this legacy node
+            # returns no env, so no release marker): without a registry the release refuses before any write.
+            assert result['status'] == 'failed' and result['touched'] is False, out
+            assert 'node left untouched' in result['msg'] and 'allow_no_rollback' in result['msg']
+            _rc, out, result = release(node, work, 'v2', cache_dir=work['cache'], allow_no_rollback=True)
+        assert result['status'] == 'upgraded' and result['to']['version'] == '2.0.0', out

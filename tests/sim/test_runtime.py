@@ -42,7 +42,7 @@ def test_websocket_events(sim_node):
     mcm = Mcm(node)
     base = deploy_js(mcm, "rt-websocket", runtime_js("rt-websocket"), env={"MCM.WEBSOCKET_SUPPORT": "true"})
     assert mcm.mim(base + "/support").json() == {"dispatch": "function"}
-    clients = [WsClient(node.url + base) for _ in range(2)]
+    clients = [WsClient(node.url + base), WsClient(node.url + base)]
     assert [c.status for c in clients] == [101, 101], clients[0].head
     answer = mcm.mim(base + "/events", method="POST", data=json.dumps({"id": 7}))
     assert answer.status_code == 201, answer.text

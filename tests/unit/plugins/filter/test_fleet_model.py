@@ -51,9 +51,8 @@ def test_statuses_cells_and_summary():
     summary = report['summary']
     assert (summary['nodes'], summary['reachable'], summary['ok'], summary['drift'], summary['down']) == (6, 4, 1, 2, 1)
     # Most seen first; equal counts in the order of the (sorted) nodes that show them.
-    assert summary['mims']['hello-v1']['versions'] == [{'version': '1.3.0', 'count': 2},
-                                                      {'version': 'absent', 'count': 1},
-                                                      {'version': '1.2.0', 'count': 1}]
+    assert summary['mims']['hello-v1']['versions'] == [
+        {'version': '1.3.0', 'count': 2}, {'version': 'absent', 'count': 1}, {'version': '1.2.0', 'count': 1}]
     assert report['mims'] == ['counter-v1', 'hello-v1'] and report['title'] == 'T'
 
 
