@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: fleet_model
 short_description: The fleet report as data, from what the inventory plugin or mcm_info read
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - 'Builds the model that the P(mimoe.edge.fleet_report#role) role
     renders as C(report.json) and C(report.html): per node its status (V(ok), V(drift), V(down), V(unknown),

@@ -31,9 +31,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     MCMError,
     image_matches,
 )
-# RESERVED_COMPOSITION_KEY is re-exported for _mcm_composition.
-from ansible_collections.mimoe.edge.plugins.module_utils._markers import (  # pylint: disable=unused-import
-    COMPOSITION_KEY as RESERVED_COMPOSITION_KEY,
+from ansible_collections.mimoe.edge.plugins.module_utils._markers import (
     RESERVED_KEYS,
     SECRET_KEYS_KEY,
     decode_secret_keys,
