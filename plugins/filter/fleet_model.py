@@ -16,7 +16,7 @@ description:
     renders as C(report.json) and C(report.html): per node its status (V(ok), V(drift), V(down), V(unknown),
     V(unreachable)) and per mim a cell (version, state, digest, V(ok), V(drift), V(down), V(unknown),
     V(missing)), per mim the versions seen, and the counts.'
-  - A node's data comes from the host variables of the M(mimoe.edge.mcm_nodes) inventory plugin (C(mcm_mims),
+  - A node's data comes from the host variables of the P(mimoe.edge.mcm_nodes#inventory) inventory plugin (C(mcm_mims),
     C(mcm_images), C(mcm_reachable), ...) or from a registered M(mimoe.edge.mcm_info) result in C(fleet_report_info).
   - 'The version of a mim is its image''s RepoTag, else the release marker kept on the node. When a node reports
     neither (legacy API), its image digest proves the version when another node of the report holds the same
@@ -57,13 +57,29 @@ _value:
   description: The report, C(format) 1 (see the fleet_report role README for every field).
   type: dict
   contains:
-    format: {description: Version of this structure, type: int}
-    title: {description: The title, type: str}
-    generated: {description: When the report was made, type: str}
-    desired: {description: The desired state, type: dict}
-    mims: {description: Every mim name, desired or seen, sorted, type: list, elements: str}
-    summary: {description: Counts of nodes per status and per mim the versions seen, type: dict}
-    nodes: {description: One entry per node with its status, cells and drift, type: list, elements: dict}
+    format:
+      description: Version of this structure.
+      type: int
+    title:
+      description: The title.
+      type: str
+    generated:
+      description: When the report was made.
+      type: str
+    desired:
+      description: The desired state.
+      type: dict
+    mims:
+      description: Every mim name, desired or seen, sorted.
+      type: list
+      elements: str
+    summary:
+      description: Counts of nodes per status and per mim the versions seen.
+      type: dict
+    nodes:
+      description: One entry per node with its status, cells and drift.
+      type: list
+      elements: dict
 '''
 
 import datetime

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.mimoe.edge.plugins.filter.rollout import (
+from ansible_collections.mimoe.edge.plugins.plugin_utils._rollout import (
     rollout_batch,
     rollout_batch_state,
     rollout_line,

@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Filters of the mim_rollout role: which serial batch a host is in, the per-node lines, the report and its table.
+"""The rules of the mim_rollout role (its filters in plugins/filter/ expose them): which serial batch a host is in, the per-node lines, the report and its table.
 
 The role only sequences; what a batch is, how an outcome reads and what the report holds is decided here, once.
+
+Private to the collection; the interface can change without notice.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -144,16 +146,3 @@ def rollout_table(report, hosts):
     lines.append(', '.join('%s %d' % (key.replace('_', ' '), counts[key]) for key in
                            STATUSES + ('not_reached',) if counts.get(key)))
     return [line.rstrip() for line in lines]
-
-
-class FilterModule(object):
-    def filters(self):
-        return {
-            'serial_batches': serial_batches,
-            'rollout_batch': rollout_batch,
-            'rollout_line': rollout_line,
-            'rollout_lines': rollout_lines,
-            'rollout_batch_state': rollout_batch_state,
-            'rollout_report': rollout_report,
-            'rollout_table': rollout_table,
-        }
