@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The rules of the mim_rollout role (its filters in plugins/filter/ expose them): which serial batch a host is in, the per-node lines, the report and its table.
+"""The rules of the mim_rollout role, exposed by its filters in plugins/filter/: which serial batch a host is in,
+the per-node lines, the report and its table.
 
 The role only sequences; what a batch is, how an outcome reads and what the report holds is decided here, once.
 
