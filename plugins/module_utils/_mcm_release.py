@@ -674,10 +674,13 @@ class ReleaseManager(object):
             self.result.update(status='failed', rollback_error=rollback_error, summary=(
                 '%s %s -> %s failed at %s, rollback failed: %s' % (
                     target.image_name, self.before['version'] or 'none', target.version, step, rollback_error)))
-            raise ReleaseFailed('%s: %s; the rollback failed too: %s. The node may run neither release: re-run '
-                                'when it answers again (the data backup is kept on the node at %s)'
-                                % (self.client.base_url, cause, rollback_error, self.backup_taken or 'none'),
-                                self.finish())
+            raise ReleaseFailed(
+                '%s: %s; the rollback failed too: %s. State: the node is between %s and %s (it may run neither); '
+                'the data backup is kept on the node at %s. Re-running the rollout resumes this node from what it '
+                'shows: it upgrades it to %s again and, if that fails, rolls it back to %s with that backup'
+                % (self.client.base_url, cause, rollback_error, self.before['version'] or 'no release',
+                   target.version, self.backup_taken or 'none', target.version, self.before['version'] or 'nothing'),
+                self.finish())
         self.steps.append(dict(step='rollback', seconds=round(time.time() - started, 3), ok=True))
         back_to = self.from_label() if self.before['mim'] is not None or self.before['image'] is not None \
             else 'nothing'

@@ -143,9 +143,10 @@ def test_ee_from_a_local_tarball_writes_a_build_context_with_it(tmp_path):
     # The install the galaxy stage runs, here on the renamed tarball.
     renamed = tmp_path / 'mimoe-edge.tar.gz'
     os.rename(ee_dir / tarballs[0], renamed)
+    # As in the image: no other copy of the collection on the collections path (else "already installed").
     done = subprocess.run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '--no-deps', '-p',
                            str(tmp_path / 'installed'), str(renamed)], capture_output=True, text=True, timeout=300,
-                          check=False)
+                          check=False, env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(tmp_path / 'installed')))
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / 'installed' / 'ansible_collections' / 'mimoe' / 'edge' / 'MANIFEST.json').is_file()
     stages = re.findall(r'^FROM (\S+) AS (\w+)$', containerfile, re.M)

@@ -40,7 +40,7 @@ def test_sigkill_mid_upload_then_restart_and_rerun_converges(scenario):
     assert 'upload_image' in result['error'], result
     assert result['rollback_error'], result  # the node was down: nothing could be rolled back
     # The failure says where the node stands and what a re-run does (issue 15).
-    assert 'edge1 is between 1.0.0 and 2.0.0' in out and 're-running the rollout resumes' in out, out[-3000:]
+    assert 'the node is between 1.0.0 and 2.0.0' in out and 'Re-running the rollout resumes this node' in out, out[-3000:]
     assert recap['edge1']['failed'] == 1
     assert 'edge1 hello-v1 1.0.0 -> 2.0.0 failed at upload_image, rollback failed' in out, out
 

@@ -183,7 +183,7 @@ def built(tmp_path_factory):
 def test_first_run_builds_and_reports_the_image(built):
     fact, recap, output = built["first"]
     assert recap["failed"] == 0 and recap["changed"] >= 3, output
-    for task in ("Install the dependencies (npm ci)", "Run the build script (npm run build)",
+    for task in ("Install the dependencies (npm ci, or npm install without a lockfile)", "Run the build script (npm run build)",
                  "Package the bundle into a reproducible image archive"):
         assert re.search(r"TASK \[mimoe\.edge\.mim_build : %s\][^\n]*\nchanged: \[localhost\]" % re.escape(task),
                          output), task
@@ -201,7 +201,7 @@ def test_second_run_changes_nothing_and_runs_no_npm(built):
     assert recap["changed"] == 0 and recap["failed"] == 0, output
     assert fact["built"] is False
     assert fact["digest"] == first_fact["digest"] and fact["path"] == first_fact["path"]
-    assert re.search(r"TASK \[mimoe\.edge\.mim_build : Install the dependencies \(npm ci\)\][^\n]*\nskipping", output)
+    assert re.search(r"TASK \[mimoe\.edge\.mim_build : Install the dependencies \(npm ci, or npm install without a lockfile\)\][^\n]*\nskipping", output)
     assert re.search(r"TASK \[mimoe\.edge\.mim_build : Run the build script[^\n]*\nskipping", output)
     # npm did not run: neither node_modules, nor the bundle, nor the archive were touched
     for path, mtime_ns in built["marks"].items():
