@@ -284,7 +284,7 @@ def test_is_running_needs_state_and_status():
 
 def test_wrong_client_id_names_the_client_the_image_is_under(monkeypatch, capsys):
     import pytest
-    from ansible.module_utils.testing import patch_module_args
+    from compat import patch_module_args
     from ansible_collections.mimoe.edge.plugins.module_utils import _mcm_module
     from fake_mcm import FakeNode
     shop, own = FakeNode(client_id='shop'), FakeNode()
