@@ -36,8 +36,13 @@ class CallbackModule(CallbackBase):
         if not path:
             return
         # The raw result (diff included), not the display-cleaned one: a leaked secret would show here.
-        data = dict((k, v) for k, v in result.result.items() if not k.startswith('_ansible'))
-        record = {'host': result.host.get_name(), 'task': result.task.get_name(), 'action': result.task.action, 'status': status, 'result': data}
+        # ansible-core 2.19+ names them result/task/host; before 2.19 only _result/_task/_host exist.
+        raw = getattr(result, 'result', None) or result._result
+        task = getattr(result, 'task', None) or result._task
+        host = getattr(result, 'host', None) or result._host
+        data = dict((k, v) for k, v in raw.items() if not k.startswith('_ansible'))
+        record = {'host': host.get_name(), 'task': task.get_name(), 'action': task.action, 'status': status,
+                  'result': data}
         with open(path, 'a') as handle:
             handle.write(json.dumps(record, default=str) + '\n')
 
