@@ -14,6 +14,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from fault_support import Scenario  # noqa: E402  pylint: disable=wrong-import-position
 from mcm_it import Ansible  # noqa: E402  pylint: disable=wrong-import-position
 from mimoe_sim.testing import SimNode  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -46,3 +47,11 @@ def both(sim, ansible_for):
     """A current and a legacy node, and an :class:`Ansible` with the hosts ``current`` and ``legacy``."""
     nodes = {'current': sim('current'), 'legacy': sim('legacy')}
     return nodes, ansible_for(nodes)
+
+
+@pytest.fixture
+def scenario(tmp_path):
+    """A fault scenario (fault_support.Scenario): simulator nodes, tars and a rollout runner, closed afterwards."""
+    scene = Scenario(tmp_path)
+    yield scene
+    scene.close()

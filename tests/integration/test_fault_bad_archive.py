@@ -12,20 +12,12 @@ import os
 import sys
 import tarfile
 
-import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from fault_support import Scenario, assert_counter, assert_old_or_new  # noqa: E402  pylint: disable=wrong-import-position
+from fault_support import assert_counter, assert_old_or_new  # noqa: E402  pylint: disable=wrong-import-position
 from mcm_it import Ansible  # noqa: E402  pylint: disable=wrong-import-position
 from mim_tar import build_tar  # noqa: E402  pylint: disable=wrong-import-position
-
-
-@pytest.fixture
-def scenario(tmp_path):
-    scene = Scenario(tmp_path)
-    yield scene
-    scene.close()
 
 
 def bad_archives(scenario):

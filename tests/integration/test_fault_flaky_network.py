@@ -11,20 +11,12 @@ from __future__ import annotations
 import os
 import sys
 
-import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from fault_support import Scenario, applied, assert_counter, assert_old_or_new  # noqa: E402  pylint: disable=wrong-import-position
+from fault_support import applied, assert_counter, assert_old_or_new  # noqa: E402  pylint: disable=wrong-import-position
 
 WRITES = ('POST /mcm/v1/images', 'POST /mcm/v1/mims', 'POST /mcm/v1/mims/{id}/dataStore')
-
-
-@pytest.fixture
-def scenario(tmp_path):
-    scene = Scenario(tmp_path)
-    yield scene
-    scene.close()
 
 
 def test_rollout_through_503s_and_dropped_connections_without_duplicate_writes(scenario):

@@ -11,18 +11,10 @@ from __future__ import annotations
 import os
 import sys
 
-import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from fault_support import Scenario, assert_counter, assert_old_or_new  # noqa: E402  pylint: disable=wrong-import-position
-
-
-@pytest.fixture
-def scenario(tmp_path):
-    scene = Scenario(tmp_path)
-    yield scene
-    scene.close()
+from fault_support import assert_counter, assert_old_or_new  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def test_failed_health_check_rolls_back_with_the_datastore(scenario):
