@@ -18,6 +18,8 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
+
 # The largest archive (the sum of the sizes its members declare) the readers accept. A mim image is a few MB to a
 # few hundred; override with the environment variable MIMOE_EDGE_MAX_ARCHIVE_BYTES on the host that runs the task.
 DEFAULT_MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024
@@ -25,7 +27,7 @@ MAX_JSON_BYTES = 16 * 1024 * 1024
 ENV_MAX_ARCHIVE_BYTES = 'MIMOE_EDGE_MAX_ARCHIVE_BYTES'
 
 
-class ArchiveMemberError(Exception):
+class ArchiveMemberError(MimoeError):
     """A member that is not what the reader expects; the message says which member and why."""
 
 

@@ -37,6 +37,7 @@ import time
 import traceback
 import zlib
 
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
 from ansible_collections.mimoe.edge.plugins.module_utils._archive import (
     ArchiveMemberError, check_members, read_small, regular_member,
 )
@@ -79,7 +80,7 @@ DEFAULT_BACKOFF = 0.5
 _CHUNK = 1024 * 1024
 
 
-class MCMError(Exception):
+class MCMError(MimoeError):
     """Every failure of an MCM call.
 
     :ivar status: the HTTP status, or ``None`` when there was no HTTP answer.
@@ -91,22 +92,11 @@ class MCMError(Exception):
 
     def __init__(self, message, status=None, server_message=None, hint=None, method=None, url=None,
                  unanswered=False):
-        self.message = message
         # True when the connection broke before any answer (not a timeout): the node may or may not have
         # handled the request; a write is then retried only after checking the node's state.
         self.unanswered = unanswered
-        self.status = status
         self.server_message = server_message
-        self.hint = hint
-        self.method = method
-        self.url = url
-        super(MCMError, self).__init__(self.__str__())
-
-    def __str__(self):
-        text = self.message
-        if self.hint:
-            text = '%s. Hint: %s' % (text.rstrip('.'), self.hint)
-        return text
+        super(MCMError, self).__init__(message, hint=hint, status=status, method=method, url=url)
 
     @property
     def write_retryable(self):
@@ -115,8 +105,9 @@ class MCMError(Exception):
 
     def to_dict(self):
         """What modules return next to ``msg`` when a call failed."""
-        return dict(status=self.status, server_message=self.server_message, hint=self.hint,
-                    method=self.method, url=self.url)
+        result = super(MCMError, self).to_dict()
+        result['server_message'] = self.server_message
+        return result
 
 
 class MCMTarError(MCMError):

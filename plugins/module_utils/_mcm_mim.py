@@ -26,6 +26,7 @@ else:
     HAS_JSONSCHEMA = True
     JSONSCHEMA_IMPORT_ERROR = None
 
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     MASK,
     MCMError,
@@ -72,7 +73,7 @@ START_JSON_SCHEMA = {
 }
 
 
-class SpecError(Exception):
+class SpecError(InputError):
     """Bad user input; the message names the field and the fix."""
 
 

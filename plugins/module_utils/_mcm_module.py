@@ -14,6 +14,8 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
+from ansible_collections.mimoe.edge.plugins.module_utils._recorder import Recorder
 from ansible_collections.mimoe.edge.plugins.module_utils._transport import url_userinfo
 
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
@@ -134,7 +136,8 @@ def _retries_value(value):
 class MCMModule(object):
     """An ``AnsibleModule`` plus an :class:`MCMClient` built from the connection options.
 
-    ``actions`` collects human-readable descriptions of what was (or in check mode would be) done.
+    ``recorder`` (a :class:`Recorder`) collects what was (or in check mode would be) done; managers receive it,
+    not this wrapper. ``actions`` is the recorder's list.
     """
 
     def __init__(self, argument_spec, **kwargs):
@@ -143,7 +146,7 @@ class MCMModule(object):
         self.module = SafeAnsibleModule(argument_spec=spec, **kwargs)
         self.params = self.module.params
         self.check_mode = self.module.check_mode
-        self.actions = []
+        self.recorder = Recorder(check_mode=self.check_mode)
         if not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
         self.client = self.client_as(self.params['client_id'])
@@ -165,6 +168,10 @@ class MCMModule(object):
             self.fail_mcm(exc)
 
     @property
+    def actions(self):
+        return self.recorder.actions
+
+    @property
     def client_id(self):
         """The client ID the node scopes our calls to: ``client_id``, else ``api`` (API-key auth)."""
         return self.params['client_id'] or 'api'
@@ -173,17 +180,36 @@ class MCMModule(object):
     def diff_mode(self):
         return self.module._diff
 
-    def fail_mcm(self, exc, **result):
-        """Fail the task from an :class:`MCMError`: message with hint, plus an ``error`` dict."""
+    def fail_from(self, exc, **result):
+        """Fail the task from any :class:`MimoeError`: ``msg`` is the message with its hint, ``error`` the details."""
         result.setdefault('actions', self.actions)
+        self._flush_warnings()
         self.module.fail_json(msg=str(exc), error=exc.to_dict(), **result)
+
+    # The name older callers use; same behaviour.
+    fail_mcm = fail_from
+
+    def run(self, body):
+        """Run ``body()`` and fail the task from any :class:`MimoeError` it raises (the one place modules catch)."""
+        try:
+            return body()
+        except MimoeError as exc:
+            self.fail_from(exc)
+
+    def _flush_warnings(self):
+        for text in self.recorder.warnings:
+            self.module.warn(text)
+        del self.recorder.warnings[:]
 
     def fail(self, msg, **result):
         result.setdefault('actions', self.actions)
+        self._flush_warnings()
         self.module.fail_json(msg=msg, **result)
 
     def exit(self, **result):
         result.setdefault('actions', self.actions)
+        result.setdefault('changed', self.recorder.changed)
+        self._flush_warnings()
         if self.params.get('mcm_url') is not None and 'api_version' not in result:
             try:  # may be the first call to the node (when nothing else needed the generation)
                 result['api_version'] = self.client.api_version

@@ -28,6 +28,8 @@ import json
 import os
 import tempfile
 
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - non-POSIX
@@ -36,7 +38,7 @@ except ImportError:  # pragma: no cover - non-POSIX
 DEFAULT_STATE_FILE = '~/.ansible/mimoe_edge/mcm_state.json'
 
 
-class StateFileError(Exception):
+class StateFileError(MimoeError):
     pass
 
 

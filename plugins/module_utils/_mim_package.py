@@ -42,6 +42,7 @@ import re
 import tarfile
 import time
 
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
 from ansible_collections.mimoe.edge.plugins.module_utils._digest import sha256_file
 
 try:
@@ -85,7 +86,7 @@ _CONTAINER_ID = '7ef9be9db97470637da49e9944134af2003297e02b4dacc5921633965df8703
 _DOCKER_VERSION = '18.09.7'
 
 
-class MimPackageError(Exception):
+class MimPackageError(MimoeError):
     """A clear, user-facing reason why the image cannot be packaged."""
 
 

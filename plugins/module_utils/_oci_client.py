@@ -39,6 +39,7 @@ import shutil
 import tempfile
 import traceback
 
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import build_retry, mask_secret
 from ansible_collections.mimoe.edge.plugins.module_utils._transport import (
     MAX_ANSWER_BYTES, AnswerError, DeadlineAdapter, deadline, escape_control, read_answer, refuse_url_credentials,
@@ -85,7 +86,7 @@ DEFAULT_TIMEOUT = 30.0
 _CHUNK = 1024 * 1024
 
 
-class OCIError(Exception):
+class OCIError(MimoeError):
     """Every failure of a registry call.
 
     :ivar status: HTTP status, or ``None`` when there was no HTTP answer.
@@ -93,21 +94,13 @@ class OCIError(Exception):
     """
 
     def __init__(self, message, status=None, code=None, hint=None, method=None, url=None):
-        self.message = message
-        self.status = status
         self.code = code
-        self.hint = hint
-        self.method = method
-        self.url = url
-        super(OCIError, self).__init__(self.__str__())
-
-    def __str__(self):
-        if self.hint:
-            return '%s. Hint: %s' % (self.message.rstrip('.'), self.hint)
-        return self.message
+        super(OCIError, self).__init__(message, hint=hint, status=status, method=method, url=url)
 
     def to_dict(self):
-        return dict(status=self.status, code=self.code, hint=self.hint, method=self.method, url=self.url)
+        result = super(OCIError, self).to_dict()
+        result['code'] = self.code
+        return result
 
 
 def canonical_json(value):

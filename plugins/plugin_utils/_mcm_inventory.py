@@ -21,6 +21,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputError
 from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import (  # noqa: F401 pylint: disable=unused-import
     image_version, normalized_image,  # image_version: re-exported for the plugin's callers
 )
@@ -35,7 +36,7 @@ DEFAULT_API_PORT = 8083
 _HOST_CHARS = re.compile(r'[^A-Za-z0-9._-]')
 
 
-class NodeSpecError(ValueError):
+class NodeSpecError(InputError):
     """A node entry of the configuration is unusable (the message names the entry and the fix)."""
 
 
