@@ -15,6 +15,8 @@ they describe. Users may not set these keys themselves.
 * ``MIMOE_RELEASE``: the release a mim runs, as compact JSON: ``image`` (name), ``version``, ``digest`` (sha256 of
   the archive file), ``config_digest`` (sha256 of the image's config JSON, the Docker image id) and ``revision``
   (an integer counting the releases of this mim on this node). Unknown fields are kept when read.
+* ``MIMOE_LABELS``: the mim's labels (``mcm_mim labels``), as compact JSON of a string-to-string map with sorted
+  keys. Modules show them as ``labels``, never as ordinary env.
 
 Private to the collection; the interface can change without notice.
 """
@@ -29,7 +31,8 @@ import re
 COMPOSITION_KEY = 'MIMOE_COMPOSITION'
 SECRET_KEYS_KEY = 'MIMOE_SECRET_KEYS'
 RELEASE_KEY = 'MIMOE_RELEASE'
-RESERVED_KEYS = (COMPOSITION_KEY, SECRET_KEYS_KEY, RELEASE_KEY)
+LABELS_KEY = 'MIMOE_LABELS'
+RESERVED_KEYS = (COMPOSITION_KEY, SECRET_KEYS_KEY, RELEASE_KEY, LABELS_KEY)
 
 _DIGEST = re.compile(r'^sha256:[0-9a-f]{64}$')
 _RELEASE_FIELDS = ('image', 'version', 'digest', 'config_digest', 'revision')
@@ -76,3 +79,23 @@ def decode_release(env):
     if isinstance(data.get('revision'), int) and not isinstance(data.get('revision'), bool) and data['revision'] >= 0:
         release['revision'] = data['revision']
     return release or None
+
+
+def encode_labels(labels):
+    """The marker value for a labels map ('' when there are none); keys and values are strings."""
+    if not labels:
+        return ''
+    return json.dumps(dict((str(k), str(v)) for k, v in labels.items()), sort_keys=True, separators=(',', ':'))
+
+
+def decode_labels(env):
+    """The labels a mim's env records ({} when unmarked or malformed; only string keys and values are kept)."""
+    if not isinstance(env, dict) or not isinstance(env.get(LABELS_KEY), str) or not env[LABELS_KEY]:
+        return {}
+    try:
+        data = json.loads(env[LABELS_KEY])
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return dict((k, v) for k, v in data.items() if isinstance(k, str) and isinstance(v, str))

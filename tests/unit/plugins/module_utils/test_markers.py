@@ -43,3 +43,15 @@ def test_release_malformed_is_none(value):
 def test_release_drops_invalid_digest_but_keeps_the_rest():
     decoded = markers.decode_release({markers.RELEASE_KEY: '{"image": "x", "digest": "sha256:../x"}'})
     assert decoded == {'image': 'x'}
+
+
+def test_labels_round_trip_sorted_strings():
+    value = markers.encode_labels({'tier': 'edge', 'app': 'hello'})
+    assert value == '{"app":"hello","tier":"edge"}'
+    assert markers.decode_labels({markers.LABELS_KEY: value}) == {'app': 'hello', 'tier': 'edge'}
+    assert markers.encode_labels({}) == ''
+
+
+@pytest.mark.parametrize('raw', [None, '', 'not json', '[1]', '{"a": 1}'])
+def test_labels_unmarked_or_malformed_is_empty(raw):
+    assert markers.decode_labels({markers.LABELS_KEY: raw}) == {}
