@@ -112,6 +112,17 @@ class SafeAnsibleModule(AnsibleModule):
         super(SafeAnsibleModule, self).fail_json(msg, **kwargs)
 
 
+def fail_module_from(module, exc, recorder=None, **result):
+    """Fail ``module`` (a :class:`SafeAnsibleModule` without an MCM node, the catalog modules) from any
+    :class:`MimoeError` the way :meth:`MCMModule.fail_from` does: ``msg`` with the hint, ``error`` the details,
+    the recorder's actions and warnings."""
+    if recorder is not None:
+        result.setdefault('actions', recorder.actions)
+        for text in recorder.warnings:
+            module.warn(text)
+    module.fail_json(msg=str(exc), error=exc.to_dict(), **result)
+
+
 def mcm_argument_spec():
     """The connection options every MCM module takes (documented in the ``mimoe.edge.mcm`` doc fragment)."""
     return dict(

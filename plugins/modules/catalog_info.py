@@ -21,6 +21,8 @@ description:
   - With O(download=true), makes sure each resolved image is in the controller's image cache O(cache_dir) as
     C(<sha256 hex>.tar) (each digest downloaded once, its SHA-256 verified, written atomically). This writes to
     the local cache only, never to the registry.
+  - With O(filters), lists only the versions whose annotations, architectures and description match (every filter
+    given must match), and only the items with such a version; combinable with O(name) and O(version).
 author:
   - mimoe.edge contributors (@mimoe-edge)
 extends_documentation_fragment:
@@ -49,6 +51,38 @@ options:
     type: list
     elements: str
     choices: [amd64, arm64, arm]
+  filters:
+    description:
+      - Select versions, like C(docker_host_info)'s C(*_filters) or C(k8s_info)'s selectors. A version is listed
+        when it matches every filter given; an item is listed when one of its versions is.
+      - With a version (O(reference), or O(name) and O(version)) that does not match, C(items) is empty and
+        C(resolved) is V({}).
+    type: dict
+    suboptions:
+      annotation:
+        description:
+          - Annotations of the version's index, each V(<key>) (present, any value) or V(<key>=<value>) (exactly
+            that value); all must match. A version's own annotations are set with
+            O(mimoe.edge.catalog_item#module:annotations); the collection's are listed in C(annotations) of each
+            version (for example V(io.mimoe.edge.mim.name=hello)).
+        type: list
+        elements: str
+      architecture:
+        description:
+          - Only versions with an image for each of these architectures (for example every architecture of a
+            mixed fleet).
+        type: list
+        elements: str
+        choices: [amd64, arm64, arm]
+      description:
+        description:
+          - Only versions whose description contains this text (case-insensitive).
+        type: str
+      description_regex:
+        description:
+          - Only versions whose description matches this Python regular expression (searched anywhere; use
+            V((?i)) for case-insensitive).
+        type: str
   download:
     description:
       - Download each resolved image into O(cache_dir) unless it is there with the right digest. Not done in check
@@ -87,6 +121,24 @@ EXAMPLES = r'''
       url: https://registry.example.com
   register: hello
 
+- name: The versions of hello for ARM64 and ARM nodes marked stable
+  mimoe.edge.catalog_info:
+    name: hello
+    filters:
+      architecture: [arm64, arm]
+      annotation: [channel=stable]
+    registry:
+      url: https://registry.example.com
+  register: stable
+
+- name: Items whose description mentions a counter, any namespace below acme
+  mimoe.edge.catalog_info:
+    filters:
+      description_regex: '(?i)count(s|er)'
+    registry:
+      url: https://registry.example.com
+      namespace: acme
+
 - name: Upload it to a node
   mimoe.edge.mcm_image:
     src: "{{ hello.resolved.arm64.path }}"
@@ -112,8 +164,8 @@ items:
       type: str
       returned: success
     versions:
-      description: Versions, each with C(version), C(digest) (of the index), C(description), C(created), C(mim)
-        and C(architectures) (per architecture C(manifest_digest), C(image_digest), C(size), C(image_name),
+      description: Versions, each with C(version), C(digest) (of the index), C(description), C(created), C(mim),
+        C(annotations) (every annotation of the index) and C(architectures) (per architecture C(manifest_digest), C(image_digest), C(size), C(image_name),
         C(repo_tag), C(url)).
       type: list
       elements: dict
@@ -128,12 +180,14 @@ items:
           description: Hello mim
           created: '2026-11-23T12:00:00Z'
           mim: hello
+          annotations: {channel: stable, io.mimoe.edge.mim.name: hello, org.opencontainers.image.version: 1.0.0}
           architectures:
             amd64: {manifest_digest: "sha256:77aa...", image_digest: "sha256:9f86...", size: 10240,
                     image_name: hello-v1, repo_tag: "hello-v1:1.0.0",
                     url: "https://registry.example.com/v2/acme/mims/hello/blobs/sha256:9f86..."}
 resolved:
-  description: Per architecture, the downloadable image of the one version asked for.
+  description: Per architecture, the downloadable image of the one version asked for (V({}) when O(filters)
+    exclude it).
   returned: when a version is given
   type: dict
   sample:
@@ -161,25 +215,21 @@ downloaded:
   sample: ["sha256:9f86..."]
 '''
 
-import os
-
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.mimoe.edge.plugins.module_utils._catalog import (
+    ARCHITECTURES,
+    browse,
     client_from_params,
-    fetch_to_cache,
-    list_items,
-    parse_reference,
     registry_argument_spec,
-    resolve,
 )
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import SafeAnsibleModule
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import SafeAnsibleModule, fail_module_from
 from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import (
     HAS_ORAS,
     HAS_REQUESTS,
     ORAS_IMPORT_ERROR,
     REQUESTS_IMPORT_ERROR,
-    OCIError,
 )
 
 
@@ -188,7 +238,13 @@ def main():
         name=dict(type='str'),
         version=dict(type='str'),
         reference=dict(type='str'),
-        arch=dict(type='list', elements='str', choices=['amd64', 'arm64', 'arm']),
+        arch=dict(type='list', elements='str', choices=list(ARCHITECTURES)),
+        filters=dict(type='dict', options=dict(
+            annotation=dict(type='list', elements='str'),
+            architecture=dict(type='list', elements='str', choices=list(ARCHITECTURES)),
+            description=dict(type='str'),
+            description_regex=dict(type='str'),
+        )),
         download=dict(type='bool', default=False),
         cache_dir=dict(type='path', default='~/.cache/mimoe.edge/images'),
     )
@@ -204,36 +260,12 @@ def main():
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
     if not HAS_ORAS:
         module.fail_json(msg=missing_required_lib('oras'), exception=ORAS_IMPORT_ERROR)
-    params = module.params
-    registry = params['registry']
-    name, version = params['name'], params['version']
-    if (params['arch'] or params['download']) and not (params['reference'] or version):
-        module.fail_json(msg='arch and download need one version: give reference (name@version), or name and version')
-    result = dict(changed=False, items=[], downloaded=[])
+    registry = module.params['registry']
     try:
-        if params['reference']:
-            name, version = parse_reference(params['reference'])
-        client = client_from_params(registry)
-        result['items'] = list_items(client, registry['namespace'], name, version)
-        if version:
-            found = result['items'][0]['versions'] if result['items'] else []
-            archs = params['arch'] or (sorted(found[0]['architectures']) if found else ['amd64'])
-            resolved = {}
-            cache_dir = params['cache_dir']
-            for arch in archs:
-                resolved[arch] = resolve(client, registry['namespace'], name, version, arch)
-                if params['download'] and not module.check_mode:
-                    path, downloaded = fetch_to_cache(client, resolved[arch], cache_dir)
-                    resolved[arch].update(path=path, downloaded=downloaded)
-                    if downloaded:
-                        result['downloaded'].append(resolved[arch]['image_digest'])
-                elif params['download']:
-                    path = os.path.join(cache_dir, '%s.tar' % resolved[arch]['hex'])
-                    resolved[arch].update(path=path, downloaded=False)
-            result['resolved'] = resolved
-    except OCIError as exc:
-        module.fail_json(msg=str(exc), error=exc.to_dict(), **result)
-    module.exit_json(**result)
+        result = browse(client_from_params(registry), registry['namespace'], module.params, module.check_mode)
+    except MimoeError as exc:
+        fail_module_from(module, exc, changed=False, items=[], downloaded=[])
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == '__main__':

@@ -22,8 +22,12 @@ description:
     (C(HEAD) first), and a version whose index already lists the same images and description is not touched
     (C(changed=false), nothing pushed).'
   - A published version is not replaced with other images unless O(force=true).
-  - O(state=absent) refuses to delete a version listed in O(in_use) unless O(force=true).
-  - Also reads an iofogctl C(CatalogItem) document (O(definition) or O(src)) with C(spec.x86) and C(spec.arm).
+  - O(state=absent) deletes a version (O(version)) or a manifest by digest (O(digest)). It refuses to delete what
+    O(in_use) lists, or what the fleet runs according to results of M(mimoe.edge.mcm_info) (O(in_use_from)), unless
+    O(force=true).
+  - Also reads an iofogctl C(CatalogItem) document (O(definition) or O(src)) with C(spec.x86) and C(spec.arm), or an
+    ioFog Controller catalog item with C(images) (C(containerImage), C(fogTypeId)); without O(version), the version
+    is the one of its images.
 author:
   - mimoe.edge contributors (@mimoe-edge)
 extends_documentation_fragment:
@@ -38,13 +42,21 @@ options:
     description:
       - Name of the catalog item, lowercase letters, digits and C(-), 3 characters or more. The repository is
         C(<registry.namespace>/<name>).
-      - Required unless O(definition) or O(src) names the item.
+      - Required unless O(reference), O(definition) or O(src) names the item.
     type: str
   version:
     description:
       - Version, the tag of the index in the repository (for example V(1.0.0)).
+      - Required with O(images) or O(image) and with O(state=absent) (unless O(digest) is given).
+      - 'With O(definition) or O(src) it may be omitted: the version is then the version of the images, the tag of
+        the C(RepoTag) each mim archive carries (C(hello-v1:1.0.0) gives V(1.0.0)). Images of different versions,
+        or tagged C(latest) or not at all, are refused with the fix (set O(version)).'
     type: str
-    required: true
+  reference:
+    description:
+      - V(<name>@<version>), the same as O(name) and O(version) (the catalog reference, as
+        M(mimoe.edge.catalog_info) takes it).
+    type: str
   description:
     description:
       - Description of the item, stored with the version. With O(definition) or O(src), defaults to its
@@ -78,11 +90,27 @@ options:
         C(metadata.name), C(spec.description), C(spec.x86), C(spec.arm), optionally C(spec.arm64)).
       - C(spec.x86) becomes V(amd64), C(spec.arm) becomes V(arm). The image values have the forms of O(images).
         C(spec.registry), C(spec.id) and C(spec.configExample) are ignored (the registry is O(registry)).
+      - Also accepted, from the ioFog Controller's catalog (seed 003), C(images) as a list of C(containerImage) and
+        C(fogTypeId) (V(1) is x86, published as V(amd64); V(2) is ARM, published as V(arm)), in C(spec) or at the top
+        of an item with C(name) and no C(apiVersion).
+      - 'A docker image reference (C([host/]path:tag), for example C(registry.example.com/acme/mims/hello:1.0.0)) is
+        accepted when this registry (the host may be omitted) holds, at that path (or below O(registry.namespace))
+        and tag, a mim archive artifact or a catalog version (its image for the architecture is taken). Anything
+        else is refused: mimOE nodes run mim archives, not docker images; publish the archive (a C(.tar)) first.'
     type: dict
   src:
     description:
       - Path of a YAML file holding one iofogctl C(CatalogItem) document, read like O(definition).
     type: path
+  annotations:
+    description:
+      - Annotations of the version (string keys and values), stored in its index next to the description; listed
+        by M(mimoe.edge.catalog_info) and selected with its O(mimoe.edge.catalog_info#module:filters.annotation).
+      - Not given, a re-publish keeps the annotations the version has; V({}) removes them. Changing them re-pushes
+        only the index.
+      - The keys the collection writes (C(org.opencontainers.image.description), C(.version), C(.created),
+        C(io.mimoe.edge.mim.name)) are refused.
+    type: dict
   state:
     description:
       - V(present) publishes the version; V(absent) deletes it (its index, and its artifacts that no other version
@@ -90,6 +118,15 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  digest:
+    description:
+      - With O(state=absent), delete the manifest with this digest instead of a version (the registry's own
+        C(DELETE /v2/<name>/manifests/<digest>)), for example the C(digest) of a version or the C(manifest_digest)
+        of an architecture as M(mimoe.edge.catalog_info) returns them.
+      - A version's index is deleted with every version (tag) on it and the artifacts no other version uses. An
+        architecture's artifact that versions still list is refused unless O(force=true) (those versions then miss
+        that image, a warning says which). A digest the repository does not hold changes nothing.
+    type: str
   in_use:
     description:
       - With O(state=absent), what the fleet runs, as versions (V(1.0.0) or V(hello@1.0.0)) or digests (the image
@@ -98,9 +135,20 @@ options:
     type: list
     elements: str
     default: []
+  in_use_from:
+    description:
+      - With O(state=absent), registered results of M(mimoe.edge.mcm_info) that say what the fleet runs now, as a
+        list of results, a registered loop (its C(results)), or a mapping of node name to result.
+      - An image counts as in use when a mim of that node uses it (every image of a result read with
+        C(mims=false)). A refusal names the node, the mim and the image; a failed result refuses (what that node runs
+        is unknown), a skipped one is left out.
+      - 'Results are named after the mapping key, else the loop item, else the result''s C(mcm_url): a mapping,
+        C(dict(hosts | zip(results))), names the nodes best.'
+    type: raw
   force:
     description:
-      - With O(state=absent), delete even when O(in_use) names the version.
+      - With O(state=absent), delete even when O(in_use) or O(in_use_from) says the version is in use, or when
+        versions list the manifest O(digest).
       - With O(state=present), replace a published version whose images differ.
     type: bool
     default: false
@@ -143,7 +191,54 @@ EXAMPLES = r'''
     registry:
       url: https://registry.example.com
 
-- name: Read what the fleet runs
+- name: Import an ioFog Controller catalog item; the version is the one of its images
+  mimoe.edge.catalog_item:
+    definition:
+      name: hello
+      description: Hello mim
+      images:
+        - containerImage: build/hello-v1-1.0.0-amd64.tar
+          fogTypeId: 1
+        - containerImage: registry.example.com/acme/mims/hello:1.0.0   # an archive already in this registry
+          fogTypeId: 2
+    registry:
+      url: https://registry.example.com
+      namespace: acme/mims
+
+- name: Annotate a version (catalog_info filters on annotations)
+  mimoe.edge.catalog_item:
+    reference: hello@1.0.0
+    image: examples/hello-mim/deploy/hello-v1-1.0.0.tar
+    annotations:
+      channel: stable
+    registry:
+      url: https://registry.example.com
+
+- name: Read what each node runs
+  mimoe.edge.mcm_info:
+  register: node_info
+
+- name: Delete hello 0.9.0 unless a node runs it now
+  mimoe.edge.catalog_item:
+    reference: hello@0.9.0
+    state: absent
+    in_use_from: "{{ dict(ansible_play_hosts | zip(ansible_play_hosts | map('extract', hostvars, 'node_info'))) }}"
+    registry:
+      url: https://registry.example.com
+  run_once: true
+  delegate_to: localhost
+
+- name: Delete a manifest by its digest (as catalog_info lists it)
+  mimoe.edge.catalog_item:
+    name: hello
+    digest: sha256:1f0e3dad99908345f7439f8ffabdffc4080e2b8e1d0e4c0f4b5e0e0e2b8e1d0e
+    state: absent
+    registry:
+      url: https://registry.example.com
+  run_once: true
+  delegate_to: localhost
+
+- name: Read what the fleet has
   mimoe.edge.mcm_info:
     mims: false
   register: fleet_images
@@ -191,6 +286,10 @@ item:
       description: Catalog item name recorded in the index.
       type: str
       returned: success
+    annotations:
+      description: Every annotation of the version's index, the user's (O(annotations)) and the collection's.
+      type: dict
+      returned: success
     architectures:
       description: Per architecture, C(manifest_digest), C(image_digest) (the archive's digest, what a node
         reports), C(size), C(image_name), C(repo_tag) and C(url) (the blob URL).
@@ -202,6 +301,10 @@ item:
     description: Hello mim
     created: '2026-11-23T12:00:00Z'
     mim: hello
+    annotations:
+      channel: stable
+      io.mimoe.edge.mim.name: hello
+      org.opencontainers.image.version: 1.0.0
     architectures:
       amd64:
         manifest_digest: sha256:77aa...
@@ -216,7 +319,7 @@ repository:
   type: str
   sample: acme/mims/hello
 blobs_pushed:
-  description: Blobs uploaded (0 on a re-run). Blobs the registry had already are counted in C(blobs_skipped).
+  description: Blobs uploaded (0 on a re-run; in check mode, that would be uploaded). Blobs the registry had already are counted in C(blobs_skipped).
   returned: with O(state=present)
   type: int
   sample: 2
@@ -236,10 +339,16 @@ manifests_pushed:
   type: int
   sample: 2
 manifests_deleted:
-  description: Manifests deleted.
+  description: Manifests deleted (in check mode, that would be deleted).
   returned: with O(state=absent)
   type: int
   sample: 2
+versions_deleted:
+  description: With O(digest), the versions (tags) whose index was that manifest.
+  returned: with O(state=absent) and O(digest)
+  type: list
+  elements: str
+  sample: ["1.0.0"]
 actions:
   description: What was done, or in check mode would be done.
   returned: always
@@ -258,26 +367,29 @@ diff:
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.mimoe.edge.plugins.module_utils._catalog import (
+    CatalogManager,
     client_from_params,
-    publish,
     registry_argument_spec,
-    remove,
-    sources_from_params,
 )
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import SafeAnsibleModule
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import SafeAnsibleModule, fail_module_from
 from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import (
     HAS_ORAS,
     HAS_REQUESTS,
     ORAS_IMPORT_ERROR,
     REQUESTS_IMPORT_ERROR,
-    OCIError,
 )
+from ansible_collections.mimoe.edge.plugins.module_utils._recorder import Recorder
+
+RESULT_KEYS = ('repository', 'item', 'blobs_pushed', 'blobs_skipped', 'blobs_mounted', 'manifests_pushed',
+               'manifests_deleted', 'versions_deleted')
 
 
 def main():
     argument_spec = dict(
         name=dict(type='str'),
-        version=dict(type='str', required=True),
+        version=dict(type='str'),
+        reference=dict(type='str'),
         description=dict(type='str'),
         images=dict(type='dict', options=dict(
             amd64=dict(type='str'),
@@ -287,8 +399,11 @@ def main():
         image=dict(type='str'),
         definition=dict(type='dict'),
         src=dict(type='path'),
+        annotations=dict(type='dict'),
         state=dict(type='str', default='present', choices=['present', 'absent']),
+        digest=dict(type='str'),
         in_use=dict(type='list', elements='str', default=[]),
+        in_use_from=dict(type='raw'),
         force=dict(type='bool', default=False),
     )
     argument_spec.update(registry_argument_spec())
@@ -296,40 +411,28 @@ def main():
     module = SafeAnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        mutually_exclusive=[('images', 'image', 'definition', 'src')],
+        mutually_exclusive=[('images', 'image', 'definition', 'src'), ('version', 'digest', 'reference'),
+                            ('name', 'reference')],
         required_if=[('state', 'present', ('images', 'image', 'definition', 'src'), True),
-                     ('state', 'absent', ('name', 'definition', 'src'), True)],
+                     ('state', 'absent', ('name', 'reference', 'definition', 'src'), True),
+                     ('state', 'absent', ('version', 'digest', 'reference'), True)],
     )
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
     if not HAS_ORAS:
         module.fail_json(msg=missing_required_lib('oras'), exception=ORAS_IMPORT_ERROR)
-    params = module.params
-    registry = params['registry']
-    result = dict(changed=False, actions=[])
+    registry = module.params['registry']
+    recorder = Recorder(module.check_mode)
     try:
-        client = client_from_params(registry)
-        name, description, sources = sources_from_params(params)
-        if not name:
-            module.fail_json(msg='name is required (or a definition with metadata.name)')
-        if params['state'] == 'present':
-            outcome = publish(client, registry['namespace'], name, params['version'], description, sources,
-                              force=params['force'], check_mode=module.check_mode)
-        else:
-            outcome = remove(client, registry['namespace'], name, params['version'], params['in_use'],
-                             force=params['force'], check_mode=module.check_mode)
-    except OCIError as exc:
-        module.fail_json(msg=str(exc), error=exc.to_dict(), **result)
-
-    result = dict(changed=outcome['changed'], actions=outcome['actions'], repository=outcome['repository'])
-    for key in ('blobs_pushed', 'blobs_skipped', 'blobs_mounted', 'manifests_pushed', 'manifests_deleted'):
-        if key in outcome:
-            result[key] = outcome[key]
-    if outcome.get('item') is not None:
-        result['item'] = outcome['item']
+        outcome = CatalogManager(client_from_params(registry), registry['namespace'], recorder).run(module.params)
+    except MimoeError as exc:
+        fail_module_from(module, exc, recorder, changed=recorder.changed)
+    result = dict((key, outcome[key]) for key in RESULT_KEYS if outcome.get(key) is not None)
     if module._diff:
         result['diff'] = dict(before=outcome['before'], after=outcome['after'])
-    module.exit_json(**result)
+    for text in recorder.warnings:
+        module.warn(text)
+    module.exit_json(changed=recorder.changed, actions=recorder.actions, **result)
 
 
 if __name__ == '__main__':

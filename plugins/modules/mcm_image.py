@@ -293,6 +293,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_image import ImageManager
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputError
 from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import HAS_ORAS, ORAS_IMPORT_ERROR, OCIError
 
 
@@ -383,7 +384,7 @@ def main():
             result = manager.present_from_url(params['url'], params['name'], params['digest'])
     except MCMError as exc:
         mcm.fail_mcm(exc, changed=getattr(exc, 'changed', False))
-    except OCIError as exc:
+    except (OCIError, InputError) as exc:  # InputError: a malformed catalog reference (_catalog.parse_reference)
         mcm.fail(str(exc), error=exc.to_dict())
 
     output = dict(changed=result['changed'], redeployed=result['redeployed'])

@@ -30,9 +30,9 @@ from ansible_collections.mimoe.edge.plugins.module_utils._catalog import (  # no
     parse_reference,
     sources_from_params,
 )
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputError  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import (  # noqa: E402  pylint: disable=wrong-import-position
     EMPTY_DIGEST,
-    OCIError,
     sha256_digest,
 )
 
@@ -93,7 +93,7 @@ def test_iofog_definition_maps_x86_and_arm():
     ('not a mapping', 'mapping'),
 ])
 def test_iofog_definition_errors(definition, message):
-    with pytest.raises(OCIError, match=message):
+    with pytest.raises(InputError, match=message):
         load_iofog_definition(definition)
 
 
@@ -101,18 +101,18 @@ def test_src_yaml_and_name_conflict(tmp_path):
     path = tmp_path / 'item.yaml'
     path.write_text('apiVersion: iofog.org/v3\nkind: CatalogItem\nmetadata:\n  name: hello\nspec:\n  x86: a.tar\n')
     assert sources_from_params({'src': str(path)}) == ('hello', '', {'amd64': 'a.tar'})
-    with pytest.raises(OCIError, match='named hello'):
+    with pytest.raises(InputError, match='named hello'):
         sources_from_params({'src': str(path), 'name': 'other'})
     assert sources_from_params({'name': 'x', 'image': 'i.tar'})[2] == {'amd64': 'i.tar', 'arm64': 'i.tar', 'arm': 'i.tar'}
 
 
 @pytest.mark.parametrize('name', ['ab', 'Hello', '-x-', 'a_b', 'x' * 129])
 def test_item_names_follow_iofogctl(name):
-    with pytest.raises(OCIError, match='catalog item name'):
+    with pytest.raises(InputError, match='catalog item name'):
         check_item_name(name)
 
 
 @pytest.mark.parametrize('reference', ['hello', 'hello@', '@1.0', 'a@b@c', 'hello@-bad'])
 def test_bad_references(reference):
-    with pytest.raises(OCIError):
+    with pytest.raises(InputError):
         parse_reference(reference)
