@@ -142,8 +142,8 @@ options:
       - An image counts as in use when a mim of that node uses it (every image of a result read with
         C(mims=false)). A refusal names the node, the mim and the image; a failed result refuses (what that node runs
         is unknown), a skipped one is left out.
-      - 'Results are named after the mapping key, else the loop item, else the result''s C(mcm_url): a mapping,
-        C(dict(hosts | zip(results))), names the nodes best.'
+      - 'A node is named after its mapping key, else its loop item (a registered loop), else its position
+        (C(in_use_from[0])): a mapping, C(dict(hosts | zip(results))), names the nodes best.'
     type: raw
   force:
     description:
