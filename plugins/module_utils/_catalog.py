@@ -243,8 +243,8 @@ def _docker_reference(client, reference, namespace, arch, field):
     fix = ('mimOE nodes run mim archives (docker-save .tar), not docker images: publish the mim archive to %s first '
            '(catalog_item with image: <file>.tar), or set %s to the path of the .tar' % (client.url, field))
     if host and host != client.host:
-        raise InputError('%s %s is a docker image on %s; the catalog registry is %s' % (field, reference, host,
-                                                                                       client.url), hint=fix)
+        raise InputError('%s %s is a docker image on %s; the catalog registry is %s'
+                         % (field, reference, host, client.url), hint=fix)
     if not tag or tag == 'latest':
         raise InputError('%s %s names no version (tag %s)' % (field, reference, tag or 'none, docker means latest'),
                          hint='give the tag of a published version, for example %s:1.0.0; %s' % (path, fix))
