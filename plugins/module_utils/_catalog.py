@@ -24,7 +24,7 @@ import datetime
 import os
 import re
 
-from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.mimoe.edge.plugins.module_utils._digest import checked_digest, sha256_file
 from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputError, MimoeError
@@ -35,6 +35,10 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     inspect_image_tar,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import (
+    HAS_ORAS,
+    HAS_REQUESTS,
+    ORAS_IMPORT_ERROR,
+    REQUESTS_IMPORT_ERROR,
     EMPTY_CONFIG,
     EMPTY_DIGEST,
     MEDIA_EMPTY,
@@ -88,6 +92,14 @@ def registry_argument_spec(apply_defaults=True):
         ca_path=dict(type='path'),
         timeout=dict(type='float', default=30.0),
     )))
+
+
+def require_libraries(module):
+    """Fail ``module`` when the registry client's libraries (requests, oras) are missing."""
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+    if not HAS_ORAS:
+        module.fail_json(msg=missing_required_lib('oras'), exception=ORAS_IMPORT_ERROR)
 
 
 def client_from_params(registry):
@@ -754,7 +766,7 @@ class CatalogManager(object):
             if push == client.mount_blob:
                 # 'mounted': linked from the source repository by the registry, no bytes sent; True: copied.
                 done = self.recorder.change('mounted blob %s from %s' % (digest, args[2]), push, *args)
-                result['blobs_pushed' if done is True else 'blobs_mounted'] += 1
+                result['blobs_pushed' if done is True else 'blobs_skipped' if done is False else 'blobs_mounted'] += 1
             else:
                 self.recorder.change('pushed blob %s (%s bytes)' % (digest, size), push, *args)
                 result['blobs_pushed'] += 1
@@ -953,8 +965,6 @@ def browse(client, namespace, params, check_mode=False):
         name, version = parse_reference(params['reference'])
     if (params.get('arch') or params.get('download')) and not version:
         raise InputError('arch and download need one version: give reference (name@version), or name and version')
-    if name:
-        check_item_name(name)
     if version:
         check_version(version)
     result = dict(items=list_items(client, namespace, name, version, params.get('filters')), downloaded=[])

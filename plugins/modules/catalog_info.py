@@ -215,22 +215,15 @@ downloaded:
   sample: ["sha256:9f86..."]
 '''
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.mimoe.edge.plugins.module_utils._catalog import (
     ARCHITECTURES,
     browse,
     client_from_params,
     registry_argument_spec,
+    require_libraries,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import SafeAnsibleModule, fail_module_from
-from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import (
-    HAS_ORAS,
-    HAS_REQUESTS,
-    ORAS_IMPORT_ERROR,
-    REQUESTS_IMPORT_ERROR,
-)
 
 
 def main():
@@ -256,10 +249,7 @@ def main():
         mutually_exclusive=[('reference', 'name'), ('reference', 'version')],
         required_by={'version': 'name'},
     )
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-    if not HAS_ORAS:
-        module.fail_json(msg=missing_required_lib('oras'), exception=ORAS_IMPORT_ERROR)
+    require_libraries(module)
     registry = module.params['registry']
     try:
         result = browse(client_from_params(registry), registry['namespace'], module.params, module.check_mode)

@@ -364,21 +364,14 @@ diff:
     after: {state: present, architectures: {amd64: "sha256:9f86..."}}
 '''
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.mimoe.edge.plugins.module_utils._catalog import (
     CatalogManager,
     client_from_params,
     registry_argument_spec,
+    require_libraries,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import SafeAnsibleModule, fail_module_from
-from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import (
-    HAS_ORAS,
-    HAS_REQUESTS,
-    ORAS_IMPORT_ERROR,
-    REQUESTS_IMPORT_ERROR,
-)
 from ansible_collections.mimoe.edge.plugins.module_utils._recorder import Recorder
 
 RESULT_KEYS = ('repository', 'item', 'blobs_pushed', 'blobs_skipped', 'blobs_mounted', 'manifests_pushed',
@@ -417,10 +410,7 @@ def main():
                      ('state', 'absent', ('name', 'reference', 'definition', 'src'), True),
                      ('state', 'absent', ('version', 'digest', 'reference'), True)],
     )
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-    if not HAS_ORAS:
-        module.fail_json(msg=missing_required_lib('oras'), exception=ORAS_IMPORT_ERROR)
+    require_libraries(module)
     registry = module.params['registry']
     recorder = Recorder(module.check_mode)
     try:
