@@ -281,8 +281,8 @@ def _docker_reference(client, reference, namespace, arch, field):
         raise InputError('%s %s is the catalog version %s:%s, which has no image for %s'
                          % (field, reference, repository, tag, arch),
                          hint='publish that version for %s, or drop %s' % (arch, field))
-    raise InputError('%s %s: the registry %s has no mim archive or catalog version %s:%s'
-                     % (field, reference, client.url, ' or '.join(candidates), tag), hint=fix)
+    raise InputError('%s %s: the registry %s has no mim archive or catalog version %s'
+                     % (field, reference, client.url, ' or '.join('%s:%s' % (c, tag) for c in candidates)), hint=fix)
 
 
 def artifact_for_source(client, source, namespace, arch=None, field='image'):
