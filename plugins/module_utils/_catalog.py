@@ -663,6 +663,9 @@ class CatalogManager(object):
     # ------------------------------------------------------------ present
 
     def present(self, params):
+        if params.get('digest'):
+            raise InputError('digest selects a manifest to delete: it goes with state=absent',
+                             hint='to publish, give version (or reference) and the images')
         name, description, sources, fields, from_definition = _load_sources(params)
         if not name:
             raise InputError('name is required (or a definition with metadata.name)')

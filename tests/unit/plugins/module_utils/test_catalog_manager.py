@@ -151,3 +151,8 @@ def test_docker_references_map_to_what_the_registry_holds(tmp_path):
                                          r'path of the .tar'):
         manager(registry).run(dict(state='present', version='1.0', definition={
             'name': 'hello-fog3', 'images': [{'containerImage': 'nothere:1.0', 'fogTypeId': 1}]}, force=False))
+
+
+def test_digest_is_for_state_absent(tmp_path):
+    with pytest.raises(InputError, match='digest selects a manifest to delete: it goes with state=absent'):
+        manager(MemoryRegistry()).run(dict(state='present', name='hello', digest='sha256:' + 'a' * 64, image='x.tar'))
