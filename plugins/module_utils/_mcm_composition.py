@@ -330,7 +330,7 @@ class CompositionManager(object):
                 if existing is not None:
                     self._remove_mim(existing)
             self._deploy_members([d for d, dummy in changes], wait, wait_timeout, wait_sleep)
-        except MimoeError as exc:
+        except MCMError as exc:  # a failed call or a member that does not run (not a local fingerprint file error)
             if atomic:
                 notes = self._rollback(changes)
                 message = '%s. atomic=true: rolled back %s' % (exc.message.rstrip('.'), '; '.join(notes) or 'nothing')

@@ -92,3 +92,15 @@ def test_legacy_absent_uses_the_recorded_membership(legacy_node, run_module):
     assert result['removed'] == ['cart-v1', 'catalog-v1'] and result['removed_images'] == ['cart-v1']
     assert sorted(m['name'] for m in legacy_node.mims) == ['loose-v1', 'other-v1']
     assert run_module(mcm_composition, legacy_node, dict(name='shop', state='absent'))['changed'] is False
+
+
+def test_unwritable_fingerprint_file_fails_naming_the_option(legacy_node, run_module, tmp_path):
+    blocked = tmp_path / 'file'
+    blocked.write_text('')
+    for name, hexdigit in (('catalog-v1', 'a'), ('cart-v1', 'b')):
+        legacy_node.add_image(name, 'sha256:' + hexdigit * 64)
+    result = run_module(mcm_composition, legacy_node,
+                        dict(name='shop', mims=members(), fingerprint_file=str(blocked / 'state.json')))
+    assert result['failed'] is True and 'Cannot write the fingerprint file' in result['msg']
+    assert 'set fingerprint_file' in result['msg'] and result['error']['path'] == str(blocked / 'state.json')
+    assert 'Traceback' not in result['_raw'] and 'absent-s3cret' not in result['_raw']
