@@ -28,8 +28,8 @@ def test_purge_removes_members_and_images_only_they_used(both, tmp_path):
     images = [{'name': 'image %s' % name, 'mimoe.edge.mcm_image': {'src': counter_tar(tmp_path, name=name)}}
               for name in ('front-v1', 'back-v1')]
     # A mim outside the composition on the image of back-v1: that image must stay.
-    loose = {'name': 'loose mim', 'mimoe.edge.mcm_mim': {'name': 'loose-v1', 'image': 'back-v1',
-                                                           'env': {'MCM.BASE_API_PATH': '/loose/v1'}}}
+    loose_mim = {'name': 'loose-v1', 'image': 'back-v1', 'env': {'MCM.BASE_API_PATH': '/loose/v1'}}
+    loose = {'name': 'loose mim', 'mimoe.edge.mcm_mim': loose_mim}
     ansible.run(images + [shop(), loose])
 
     for node in nodes.values():

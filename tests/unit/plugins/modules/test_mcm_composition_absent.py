@@ -11,7 +11,6 @@ from ansible_collections.mimoe.edge.plugins.modules import mcm_composition
 from fake_mcm import write_kinds
 
 
-
 def members():
     return [
         {'name': 'catalog-v1', 'image': 'catalog-v1', 'env': {'MCM.BASE_API_PATH': '/catalog/v1'}},
