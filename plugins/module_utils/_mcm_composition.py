@@ -242,9 +242,10 @@ class CompositionManager(object):
         """
         mgr = self.mims
         names = self.current_members(name)
+        listed = set(d.name for d in members)
         for mim in mgr.mims():
             other = (env_as_dict(mim.get('env')) or {}).get(RESERVED_COMPOSITION_KEY)
-            if mim.get('name') in set(d.name for d in members) and other in (None, name):
+            if mim.get('name') in listed and other in (None, name):
                 names.add(mim.get('name'))
         doomed = [m for m in mgr.mims() if m.get('name') in names]
         result = dict(removed=sorted(names), removed_images=[], mims=[], before={}, after={})
