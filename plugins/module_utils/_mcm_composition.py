@@ -166,12 +166,12 @@ class CompositionManager(object):
         return names
 
     def _unused_images(self, removed, remaining):
-        """Node images that a ``removed`` mim used and no ``remaining`` mim uses (each image once)."""
+        """Node images that a ``removed`` mim used and no ``remaining`` mim uses (each image once, by name)."""
         found = []
         for image in self.mims.images():
             if any(mim_uses_image(m, image) for m in removed) and not any(mim_uses_image(m, image) for m in remaining):
                 found.append(image)
-        return found
+        return sorted(found, key=lambda image: str(image.get('name')))
 
     def _members_on_node(self, listed, secret_keys):
         # After a real run the node is read again; in check mode it is what the node has now.

@@ -51,6 +51,8 @@ options:
   path:
     description:
       - Path on the node to back up to or restore from.
+      - A relative path is relative to the node's own datastore storage; a node may refuse a path outside it (the
+        mimoe.edge simulator does).
     type: str
     required: true
   wait:
@@ -90,7 +92,7 @@ EXAMPLES = r'''
       mimoe.edge.mcm_datastore:
         action: backup
         name: hello-v1
-        path: /var/backups/hello-v1.db
+        path: backups/hello-v1.json
       delegate_to: localhost
       register: backup
 
@@ -105,7 +107,7 @@ EXAMPLES = r'''
       mimoe.edge.mcm_datastore:
         action: backup
         name: hello-v1
-        path: /var/backups/hello-v1-nightly.db
+        path: backups/hello-v1-nightly.json
         wait: false
       delegate_to: localhost
 '''
@@ -131,7 +133,7 @@ path:
   description: The path on the node.
   returned: success
   type: str
-  sample: /var/backups/hello-v1.db
+  sample: backups/hello-v1.json
 percentage:
   description: Progress in percent (100 when completed).
   returned: success
@@ -147,7 +149,7 @@ actions:
   returned: always
   type: list
   elements: str
-  sample: ["backup of mim hello-v1 to /var/backups/hello-v1.db"]
+  sample: ["backup of mim hello-v1 to backups/hello-v1.json"]
 api_version:
   description: API generation of the node.
   returned: always

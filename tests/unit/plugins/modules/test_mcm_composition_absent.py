@@ -66,7 +66,7 @@ def test_absent_with_mims_removes_listed_loose_mims_but_never_another_compositio
     listed = members() + [{'name': 'loose-v1', 'image': 'catalog-v1'}, {'name': 'other-v1', 'image': 'shared-v1'}]
     result = run_module(mcm_composition, node, dict(name='shop', state='absent', mims=listed, remove_images=True))
     assert result['removed'] == ['cart-v1', 'catalog-v1', 'loose-v1']
-    assert result['removed_images'] == ['catalog-v1', 'cart-v1']  # shared-v1: other-v1 of "other" still uses it
+    assert result['removed_images'] == ['cart-v1', 'catalog-v1']  # shared-v1: other-v1 of "other" still uses it
     assert [m['name'] for m in node.mims] == ['other-v1']
 
 
