@@ -38,8 +38,20 @@ except ImportError:  # pragma: no cover - non-POSIX
 DEFAULT_STATE_FILE = '~/.ansible/mimoe_edge/mcm_state.json'
 
 
+AFRESH = 'delete it to start afresh (legacy mims are then redeployed once)'
+
+
 class StateFileError(MimoeError):
-    pass
+    """The fingerprint file cannot be read or written; the message names the file, the hint the fix."""
+
+    def __init__(self, message, path=None, hint=None):
+        super(StateFileError, self).__init__(message, hint=hint)
+        self.path = path
+
+    def to_dict(self):
+        result = super(StateFileError, self).to_dict()
+        result['path'] = self.path
+        return result
 
 
 def canonical_spec(image, env):
@@ -62,10 +74,9 @@ class FingerprintStore(object):
             with open(self.path, 'r') as handle:
                 data = json.load(handle)
         except (IOError, OSError, ValueError) as exc:
-            raise StateFileError('Cannot read the fingerprint file %s: %s (delete it to start afresh; legacy '
-                                 'mims are then redeployed once)' % (self.path, exc))
+            raise StateFileError('Cannot read the fingerprint file %s: %s' % (self.path, exc), self.path, hint=AFRESH)
         if not isinstance(data, dict):
-            raise StateFileError('The fingerprint file %s is not a JSON object' % self.path)
+            raise StateFileError('The fingerprint file %s is not a JSON object' % self.path, self.path, hint=AFRESH)
         return data
 
     def load(self):
@@ -109,7 +120,9 @@ class FingerprintStore(object):
                     if fcntl is not None:
                         fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
         except (IOError, OSError) as exc:
-            raise StateFileError('Cannot write the fingerprint file %s: %s' % (self.path, exc))
+            raise StateFileError(
+                'Cannot write the fingerprint file %s: %s' % (self.path, exc), self.path,
+                hint='make its directory writable, or set fingerprint_file (or MCM_FINGERPRINT_FILE) to a writable path')
 
     # -------------------------------------------------------------- keys and fingerprints
 

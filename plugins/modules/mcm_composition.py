@@ -22,6 +22,8 @@ description:
     listed; mims of other compositions or deployed otherwise are never pruned. On the legacy API generation, which
     does not return env, the member names are also recorded in O(fingerprint_file).'
   - On the legacy API generation, which has no compositions endpoint, the changed members are deployed one by one.
+  - O(state=absent) removes the whole application, like C(helm uninstall) or C(docker compose down). With
+    O(remove_images=true) the images that only its members used go too (an image another mim still uses stays).
 author:
   - mimoe.edge contributors (@mimoe-edge)
 extends_documentation_fragment:
@@ -41,6 +43,16 @@ options:
       - Name of the composition. Set as the value of the env key C(MIMOE_COMPOSITION) on every member.
     type: str
     required: true
+  state:
+    description:
+      - V(present) deploys the members that are missing or differ.
+      - V(absent) removes every member of the composition, that is every mim carrying C(MIMOE_COMPOSITION=<name>)
+        (on the legacy API generation, every mim recorded as a member in O(fingerprint_file)), and every mim listed
+        in O(mims) that carries no other composition's key. Mims of other compositions are never removed.
+    type: str
+    choices: [present, absent]
+    default: present
+    version_added: 0.2.0
   mims:
     description:
       - 'The members. Each is a dictionary with the keys of M(mimoe.edge.mcm_mim): C(name) (required),
@@ -51,14 +63,25 @@ options:
       - The env keys C(MIMOE_COMPOSITION), C(MIMOE_SECRET_KEYS) and C(MIMOE_RELEASE) are reserved. The names (never
         the values) of C(secret_env) keys are kept on the node in C(MIMOE_SECRET_KEYS), like
         M(mimoe.edge.mcm_mim) does.
+      - Required with O(state=present). With O(state=absent) it may be left out; if given, it is validated and its
+        names are removed too (see O(state)).
     type: list
     elements: dict
-    required: true
   prune:
     description:
       - Remove the mims of this composition (env C(MIMOE_COMPOSITION=<name>)) that are not in O(mims).
     type: bool
     default: false
+  remove_images:
+    description:
+      - Also remove the images of the mims this task removes (the whole composition with O(state=absent), the
+        pruned members with O(prune=true)), after removing the mims.
+      - An image is removed only if no mim left on the node (for this client) uses it; images of other mims and
+        other compositions stay. To remove every image no mim uses, see M(mimoe.edge.mcm_prune).
+      - RV(removed_images) lists what was removed (in check mode, what would be).
+    type: bool
+    default: false
+    version_added: 0.2.0
   atomic:
     description:
       - If deploying a member fails, undo this run's changes to the members. Remove the members it deployed and
@@ -75,7 +98,7 @@ options:
     default: false
   wait:
     description:
-      - Wait until every deployed member runs.
+      - Wait until every deployed member runs (O(state=present)).
     type: bool
     default: true
   wait_timeout:
@@ -127,11 +150,19 @@ EXAMPLES = r'''
             secret_env:
               API_KEY: "{{ cart_api_key }}"
       delegate_to: localhost
+
+    - name: Uninstall the shop application and the images only it used
+      mimoe.edge.mcm_composition:
+        name: shop
+        state: absent
+        remove_images: true
+      delegate_to: localhost
 '''
 
 RETURN = r'''
 mims:
   description: The members as the node reports them after the task (before it in check mode), secret values masked.
+    Empty with O(state=absent).
   returned: always
   type: list
   elements: dict
@@ -143,25 +174,39 @@ mims:
       env: {MCM.BASE_API_PATH: /api/cart/v1, MIMOE_COMPOSITION: shop, API_KEY: "********"}
 deployed:
   description: Members (re)deployed, or in check mode to be.
-  returned: always
+  returned: when O(state=present)
   type: list
   elements: str
   sample: [cart-v1]
 unchanged:
   description: Members already up to date.
-  returned: always
+  returned: when O(state=present)
   type: list
   elements: str
   sample: [catalog-v1]
 pruned:
   description: Mims removed by O(prune=true), or in check mode to be.
-  returned: always
+  returned: when O(state=present)
   type: list
   elements: str
   sample: [old-v1]
+removed:
+  description: Members removed by O(state=absent), or in check mode to be. Empty when the composition is gone.
+  returned: when O(state=absent)
+  type: list
+  elements: str
+  sample: [cart-v1, catalog-v1]
+  version_added: 0.2.0
+removed_images:
+  description: Images removed by O(remove_images=true) (in check mode, to be), by name. Empty without it.
+  returned: always
+  type: list
+  elements: str
+  sample: [cart-v1]
+  version_added: 0.2.0
 reasons:
   description: Per changed member, why it is (re)deployed.
-  returned: always
+  returned: when O(state=present)
   type: dict
   sample: {cart-v1: ["env differs in PORT"]}
 actions:
@@ -183,7 +228,8 @@ api_version:
   type: str
   sample: current
 diff:
-  description: Per member, changed keys only, secret values masked. Returned in diff mode.
+  description: Per member, changed keys only, secret values masked. Returned in diff mode. A removed image appears
+    as C(image/<name>).
   returned: when diff mode is on
   type: dict
   contains:
@@ -202,30 +248,27 @@ diff:
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_composition import (
-    CompositionManager,
-    parse_members,
+    STATES,
+    composition_manager,
     secret_values,
 )
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
-    HAS_JSONSCHEMA,
-    JSONSCHEMA_IMPORT_ERROR,
-    SpecError,
-)
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_state import (
-    DEFAULT_STATE_FILE,
-    FingerprintStore,
-    StateFileError,
-)
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_state import DEFAULT_STATE_FILE, FingerprintStore
+
+RESULT_KEYS = dict(present=('mims', 'deployed', 'unchanged', 'pruned', 'reasons', 'removed_images'),
+                   absent=('mims', 'removed', 'removed_images'))
 
 
 def main():
     argument_spec = dict(
         name=dict(type='str', required=True),
-        mims=dict(type='list', elements='dict', required=True),
+        state=dict(type='str', default='present', choices=list(STATES)),
+        mims=dict(type='list', elements='dict'),
         prune=dict(type='bool', default=False),
+        remove_images=dict(type='bool', default=False),
         atomic=dict(type='bool', default=False),
         wait=dict(type='bool', default=True),
         wait_timeout=dict(type='int', default=60),
@@ -235,27 +278,20 @@ def main():
     )
     # secret_env values of the members are secrets like a no_log option: kept out of every output, from the raw
     # parameters, so that a malformed member (validation failure) is masked too.
-    mcm = MCMModule(argument_spec, supports_check_mode=True,
+    mcm = MCMModule(argument_spec, supports_check_mode=True, required_if=[('state', 'present', ['mims'])],
                     extra_secrets=lambda params: secret_values(params.get('mims')))
     params = mcm.params
     if not HAS_JSONSCHEMA:
         mcm.module.fail_json(msg=missing_required_lib('jsonschema'), exception=JSONSCHEMA_IMPORT_ERROR)
+    manager = composition_manager(mcm, FingerprintStore(params['fingerprint_file']))
     try:
-        members = parse_members(params['name'], params['mims'])
-    except SpecError as exc:
-        mcm.fail('Invalid composition: %s' % exc)
+        result = manager.run(params['state'], params['name'], params['mims'], prune=params['prune'],
+                             atomic=params['atomic'], remove_images=params['remove_images'], wait=params['wait'],
+                             wait_timeout=params['wait_timeout'], wait_sleep=params['wait_sleep'])
+    except MimoeError as exc:
+        mcm.fail_from(exc, changed=mcm.recorder.changed, rolled_back=getattr(exc, 'rolled_back', []))
 
-    manager = CompositionManager(mcm, FingerprintStore(params['fingerprint_file']))
-    try:
-        result = manager.converge(params['name'], members, prune=params['prune'], atomic=params['atomic'],
-                                  wait=params['wait'], wait_timeout=params['wait_timeout'],
-                                  wait_sleep=params['wait_sleep'])
-    except MCMError as exc:
-        mcm.fail_mcm(exc, changed=bool(mcm.actions), rolled_back=getattr(exc, 'rolled_back', []))
-    except StateFileError as exc:
-        mcm.fail(str(exc))
-
-    output = dict((k, result[k]) for k in ('changed', 'mims', 'deployed', 'unchanged', 'pruned', 'reasons'))
+    output = dict((key, result[key]) for key in RESULT_KEYS[params['state']])
     if mcm.diff_mode:
         output['diff'] = dict(before=result['before'], after=result['after'])
     mcm.exit(**output)

@@ -41,26 +41,40 @@ options:
     type: str
     choices: [backup, restore]
     required: true
-  mim:
+  name:
     description:
       - Name (or ID C(<clientId>-<name>)) of the deployed mim.
+      - The same option as O(mimoe.edge.mcm_mim#module:name); C(mim) is its older name.
     type: str
     required: true
+    aliases: [mim]
   path:
     description:
       - Path on the node to back up to or restore from.
+      - A relative path is relative to the node's own datastore storage; a node may refuse a path outside it (the
+        mimoe.edge simulator does).
     type: str
     required: true
+  wait:
+    description:
+      - Wait until the node reports the operation C(completed) (or C(failed)).
+      - With V(false) the task returns the node's first answer (usually C(inProgress)) and the operation goes on
+        on the node.
+    type: bool
+    default: true
+    version_added: 0.2.0
   wait_timeout:
     description:
       - Seconds to wait for the operation to finish. On timeout the task fails and returns the last progress seen.
     type: int
     default: 300
-  poll_interval:
+  wait_sleep:
     description:
-      - Seconds between two progress reads.
+      - Seconds between two progress reads. More than 0.
+      - C(poll_interval) is its older name.
     type: float
     default: 1
+    aliases: [poll_interval]
 seealso:
   - module: mimoe.edge.mcm_mim
 '''
@@ -77,16 +91,24 @@ EXAMPLES = r'''
     - name: Back up the hello mim's datastore on the node
       mimoe.edge.mcm_datastore:
         action: backup
-        mim: hello-v1
-        path: /var/backups/hello-v1.db
+        name: hello-v1
+        path: backups/hello-v1.json
       delegate_to: localhost
       register: backup
 
     - name: Restore it
       mimoe.edge.mcm_datastore:
         action: restore
-        mim: hello-v1
+        name: hello-v1
         path: "{{ backup.path }}"
+      delegate_to: localhost
+
+    - name: Start a backup and let it run on the node
+      mimoe.edge.mcm_datastore:
+        action: backup
+        name: hello-v1
+        path: backups/hello-v1-nightly.json
+        wait: false
       delegate_to: localhost
 '''
 
@@ -97,7 +119,8 @@ action:
   type: str
   sample: backup
 status:
-  description: Final status reported by the node (V(completed)), or V(skipped) in check mode.
+  description: Final status reported by the node (V(completed)); with O(wait=false) the first status the node
+    reported; V(skipped) in check mode.
   returned: success
   type: str
   sample: completed
@@ -110,7 +133,7 @@ path:
   description: The path on the node.
   returned: success
   type: str
-  sample: /var/backups/hello-v1.db
+  sample: backups/hello-v1.json
 percentage:
   description: Progress in percent (100 when completed).
   returned: success
@@ -126,7 +149,7 @@ actions:
   returned: always
   type: list
   elements: str
-  sample: ["backup of mim hello-v1 to /var/backups/hello-v1.db"]
+  sample: ["backup of mim hello-v1 to backups/hello-v1.json"]
 api_version:
   description: API generation of the node.
   returned: always
@@ -134,52 +157,31 @@ api_version:
   sample: current
 '''
 
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_datastore import (
-    DatastoreError,
-    describe,
-    run_operation,
-)
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_datastore import DatastoreError, DatastoreManager
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
-
-
-def run(mcm):
-    params = mcm.params
-    client = mcm.client
-    if client.legacy:
-        mcm.fail('mimoe.edge.mcm_datastore needs the current MCM API generation; this node runs the legacy one, '
-                 'which has no datastore call')
-    mim = client.find_mim(params['mim'])
-    if mim is None:
-        mcm.fail('The mim %s is not deployed on the node; deploy it with mimoe.edge.mcm_mim first' % params['mim'])
-    mim_id = mim.get('id') or mim.get('name')
-    mcm.actions.append(describe(params['action'], mim.get('name'), params['path']))
-    if mcm.check_mode:
-        mcm.exit(changed=True, mim=mim_id, action=params['action'], status='skipped', message='check mode',
-                 path=params['path'], percentage=0)
-    try:
-        result = run_operation(client, mim, params['action'], params['path'], params['wait_timeout'],
-                               params['poll_interval'])
-    except DatastoreError as exc:
-        mcm.fail(exc.message, changed=True, mim=mim_id, **exc.result)
-    mcm.exit(changed=True, mim=mim_id, **result)
 
 
 def main():
     argument_spec = dict(
-        action=dict(type='str', required=True, choices=['backup', 'restore']),
-        mim=dict(type='str', required=True),
+        action=dict(type='str', required=True, choices=list(DatastoreManager.ACTIONS)),
+        name=dict(type='str', required=True, aliases=['mim']),
         path=dict(type='str', required=True),
+        wait=dict(type='bool', default=True),
         wait_timeout=dict(type='int', default=300),
-        poll_interval=dict(type='float', default=1),
+        wait_sleep=dict(type='float', default=1, aliases=['poll_interval']),
     )
     mcm = MCMModule(argument_spec, supports_check_mode=True)
-    if mcm.params['poll_interval'] <= 0:
-        mcm.fail('poll_interval must be more than 0')
+    params = mcm.params
+    manager = DatastoreManager(mcm.client, mcm.recorder)
     try:
-        run(mcm)
-    except MCMError as exc:
-        mcm.fail_mcm(exc, changed=False)
+        result = manager.run(params['action'], params['name'], params['path'], wait=params['wait'],
+                             wait_timeout=params['wait_timeout'], wait_sleep=params['wait_sleep'])
+    except DatastoreError as exc:  # the operation started: say so, with the last progress the node reported
+        mcm.fail_from(exc, changed=True, mim=exc.mim, **exc.result)
+    except MimoeError as exc:
+        mcm.fail_from(exc, changed=False)
+    mcm.exit(**result)
 
 
 if __name__ == '__main__':

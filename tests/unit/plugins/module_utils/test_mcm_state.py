@@ -84,3 +84,18 @@ def test_corrupt_file_is_a_clear_error(tmp_path):
     path.write_text('{oops')
     with pytest.raises(StateFileError, match='delete it to start afresh'):
         FingerprintStore(str(path)).matches('k', 'i', {}, MIM)
+
+
+def test_errors_name_the_file_and_the_fix(tmp_path):
+    listed = tmp_path / 'list.json'
+    listed.write_text('[]')
+    with pytest.raises(StateFileError) as caught:
+        FingerprintStore(str(listed)).load()
+    assert caught.value.message == 'The fingerprint file %s is not a JSON object' % listed
+    assert caught.value.hint.startswith('delete it to start afresh') and caught.value.to_dict()['path'] == str(listed)
+    blocked = tmp_path / 'file'
+    blocked.write_text('')
+    with pytest.raises(StateFileError) as caught:
+        FingerprintStore(str(blocked / 'state.json')).set_members('k', ['a'])
+    assert 'Cannot write the fingerprint file' in caught.value.message
+    assert 'set fingerprint_file (or MCM_FINGERPRINT_FILE)' in str(caught.value)
