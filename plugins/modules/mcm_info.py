@@ -30,6 +30,60 @@ options:
       - Only return the images and mims with these names (or IDs). All of them if not set.
     type: list
     elements: str
+  mim_filters:
+    description:
+      - Return only the mims that match every filter given here (as C(*_filters) of community.docker
+        C(docker_host_info) and the label selectors of C(k8s_info)). Inside one filter the values are
+        alternatives; different filters must all match; every O(mim_filters.label) entry must match.
+      - Filters select what is returned; they never change what is read, and O(compare_mim) still sees every mim.
+    type: dict
+    suboptions:
+      name:
+        description: Name patterns (shell style, C(hello-*)); the mim's name must match one.
+        type: list
+        elements: str
+      state:
+        description: States as the node reports them (V(started), V(stopped), V(running)...); case-insensitive.
+        type: list
+        elements: str
+      status:
+        description: Statuses as the node reports them (V(up), V(crashed)...); case-insensitive.
+        type: list
+        elements: str
+      image:
+        description:
+          - Images the mim runs, each an image name (or RepoTag repository) or a digest (V(sha256:) and 64 hex
+            digits) of the image, as RV(images[].digest) or the mim's release marker tells it.
+        type: list
+        elements: str
+      label:
+        description:
+          - Label selectors, all of which must match the mim's RV(mims[].labels) (AND). V(key) selects mims that
+            have the label, V(key=value) mims whose label has that value.
+        type: list
+        elements: str
+      composition:
+        description: Compositions (M(mimoe.edge.mcm_composition) names); the mim must belong to one.
+        type: list
+        elements: str
+  image_filters:
+    description:
+      - Return only the images that match every filter given here; inside one filter the values are alternatives.
+    type: dict
+    suboptions:
+      name:
+        description: Name patterns (shell style), matched with the image name and its RepoTag repositories.
+        type: list
+        elements: str
+      in_use:
+        description: V(true) returns the images a mim of the node uses, V(false) the unused ones.
+        type: bool
+      digest:
+        description:
+          - Content digests (V(sha256:) and 64 hex digits), compared with every digest the node reports for the
+            image and with the release marker of the mims using it.
+        type: list
+        elements: str
   images:
     description:
       - Whether to read the images.
@@ -81,6 +135,9 @@ options:
     type: bool
     default: false
 notes:
+  - Every mim in RV(mims) has C(labels) (its labels, from the reserved env key C(MIMOE_LABELS) the node keeps, set by
+    the C(labels) option of M(mimoe.edge.mcm_mim)) and C(composition); that key is never shown in C(env) or C(spec_env). A legacy node that filters env out of its answers shows
+    no labels, and O(mim_filters.label) selects none of its mims.
   - On the current API generation, C(env) in RV(mims) holds the env the mim was deployed with. The values of keys
     deployed through C(secret_env) (M(mimoe.edge.mcm_mim), M(mimoe.edge.mcm_composition)) are shown as
     C(********); the node keeps their names in the reserved env key C(MIMOE_SECRET_KEYS). The keys of
@@ -112,6 +169,25 @@ EXAMPLES = r'''
     - name: Only the hello-v1 image and mim
       mimoe.edge.mcm_info:
         name: [hello-v1]
+      delegate_to: localhost
+
+    - name: The started mims of the shop composition labelled tier=web, and the images no mim uses
+      mimoe.edge.mcm_info:
+        mim_filters:
+          state: [started, running]
+          composition: [shop]
+          label: [tier=web, canary]
+        image_filters:
+          in_use: false
+      delegate_to: localhost
+      register: selected
+
+    - name: The mims that run hello images, by name pattern or by digest
+      mimoe.edge.mcm_info:
+        images: false
+        mim_filters:
+          image: ["hello-v1", "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"]
+          name: ["hello-*"]
       delegate_to: localhost
 
     - name: Read the node and tell whether the mim needs a redeploy, in one read
@@ -169,6 +245,8 @@ mims:
       (C(MCM.MAX_EXECUTION_TIME_SEC) is kept: a node default cannot be told from a value that was set).'
     - C(release) is the release marker kept in the mim's env (C(image), C(version), C(digest), C(config_digest),
       C(revision)), or null when the mim has none.
+    - C(labels) is the mim's labels (a dictionary, empty when none); C(composition) the composition it belongs to,
+      or null.
   returned: always
   type: list
   elements: dict
@@ -182,6 +260,8 @@ mims:
       env: {MCM.BASE_API_PATH: /api/hello/v1, MCM.WEBSOCKET_SUPPORT: "false"}
       spec_env: {MCM.BASE_API_PATH: /hello/v1}
       release: null
+      labels: {tier: web}
+      composition: null
 mim_comparison:
   description: The node's mim compared with O(compare_mim); secret values are shown as C(********).
   returned: when O(compare_mim) is set
@@ -211,65 +291,29 @@ mim_comparison:
     diff: {before: {env: {GREETING: hello}}, after: {env: {GREETING: hi}}}
 '''
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import normalized_image
-from ansible_collections.mimoe.edge.plugins.module_utils._markers import decode_release
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError, image_matches
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
-    HAS_JSONSCHEMA,
-    JSONSCHEMA_IMPORT_ERROR,
-    MIM_SPEC_SCHEMA,
-    Desired,
-    MimManager,
-    SpecError,
-    mask_mim,
-    merge_env,
-    spec_env,
-    validate,
-)
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_info import run_info
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_state import (
-    DEFAULT_STATE_FILE,
-    FingerprintStore,
-    StateFileError,
-)
-
-
-def desired_from_compare(spec):
-    """A :class:`Desired` from the ``compare_mim`` option; raises :class:`SpecError`."""
-    checked = dict(name=spec['name'], image=spec['image'], env=spec['env'] or {}, secret_env=spec['secret_env'] or {})
-    errors = validate(checked, MIM_SPEC_SCHEMA, 'compare_mim')
-    if errors:
-        raise SpecError('; '.join(errors))
-    env, secret_keys = merge_env(checked['env'], checked['secret_env'], 'compare_mim.')
-    return Desired(checked['name'], checked['image'], env, secret_keys)
-
-
-def compare(mcm, spec, images, mims):
-    """The node's mim compared with ``spec``, from the listing already read (no further call; on legacy nodes the
-    fingerprint file is read)."""
-    desired = desired_from_compare(spec)
-    manager = MimManager(mcm, FingerprintStore(mcm.params['fingerprint_file']))
-    manager.use_listing(images, mims)
-    comparison = manager.compare(desired, manager.find_mim(desired.name))
-    return desired, dict(name=desired.name, equal=comparison.equal, reasons=comparison.reasons,
-                         diff=dict(before=comparison.before, after=comparison.after))
-
-
-def normalized_mim(mim, client_id):
-    """A node mim with ``spec_env`` (its env in spec form) and ``release`` (its release marker) added."""
-    if not isinstance(mim, dict):
-        return mim
-    result = dict(mim)
-    result['spec_env'] = spec_env(mim.get('env'), mim.get('clientId') or client_id)
-    result['release'] = decode_release(mim.get('env') if isinstance(mim.get('env'), dict) else None)
-    return result
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_state import DEFAULT_STATE_FILE
 
 
 def main():
     argument_spec = dict(
         name=dict(type='list', elements='str'),
+        mim_filters=dict(type='dict', options=dict(
+            name=dict(type='list', elements='str'),
+            state=dict(type='list', elements='str'),
+            status=dict(type='list', elements='str'),
+            image=dict(type='list', elements='str'),
+            label=dict(type='list', elements='str'),
+            composition=dict(type='list', elements='str'),
+        )),
+        image_filters=dict(type='dict', options=dict(
+            name=dict(type='list', elements='str'),
+            in_use=dict(type='bool'),
+            digest=dict(type='list', elements='str'),
+        )),
         images=dict(type='bool', default=True),
         mims=dict(type='bool', default=True),
         compare_mim=dict(type='dict', options=dict(
@@ -283,36 +327,7 @@ def main():
                               fallback=(env_fallback, ['MCM_FINGERPRINT_FILE'])),
     )
     mcm = MCMModule(argument_spec, supports_check_mode=True)
-    params = mcm.params
-    names = params['name']
-    spec = params['compare_mim']
-    if spec is not None and not HAS_JSONSCHEMA:
-        mcm.module.fail_json(msg=missing_required_lib('jsonschema'), exception=JSONSCHEMA_IMPORT_ERROR)
-    client = mcm.client
-    result = dict(changed=False)
-    desired = None
-    try:
-        result['api_version'] = client.api_version
-        images = client.list_images() if params['images'] or spec is not None else []
-        mims = client.list_mims() if params['mims'] or spec is not None else []
-        if spec is not None:
-            desired, result['mim_comparison'] = compare(mcm, spec, images, mims)
-    except MCMError as exc:
-        mcm.fail_mcm(exc)
-    except SpecError as exc:
-        mcm.fail('Invalid compare_mim: %s' % exc)
-    except StateFileError as exc:
-        mcm.fail(str(exc))
-    # Normalised once here, so that roles and templates never re-derive a digest, a version or an env.
-    images = [normalized_image(i, mims) for i in images] if params['images'] else []
-    mims = [normalized_mim(m, mcm.client_id) for m in mims] if params['mims'] else []
-    if names:
-        images = [i for i in images if any(image_matches(i, n) for n in names)]
-        mims = [m for m in mims if m.get('name') in names or m.get('id') in names]
-    if not params['unmask_secret_env']:
-        mims = [mask_mim(m, desired.secret_keys if desired is not None and m.get('name') == desired.name else None)
-                for m in mims]
-    mcm.module.exit_json(images=images, mims=mims, **result)
+    mcm.exit(changed=False, **mcm.run(lambda: run_info(mcm)))
 
 
 if __name__ == '__main__':
