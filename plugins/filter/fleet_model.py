@@ -15,7 +15,8 @@ description:
   - 'Builds the model that the P(mimoe.edge.fleet_report#role) role
     renders as C(report.json) and C(report.html): per node its status (V(ok), V(drift), V(down), V(unknown),
     V(unreachable)) and per mim a cell (version, state, digest, V(ok), V(drift), V(down), V(unknown),
-    V(missing)), per mim the versions seen, and the counts.'
+    V(missing)), per mim the versions seen, and the counts. Each cell has the C(labels) of the mim and each node its
+    C(labels), the sorted C(key=value) labels of its mims.'
   - A node's data comes from the host variables of the P(mimoe.edge.mcm_nodes#inventory) inventory plugin (C(mcm_mims),
     C(mcm_images), C(mcm_reachable), ...) or from a registered M(mimoe.edge.mcm_info) result in C(fleet_report_info).
   - 'The version of a mim is its image''s RepoTag, else the release marker kept on the node. When a node reports
@@ -89,6 +90,8 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.mimoe.edge.plugins.module_utils._digest import normalize_digest
 from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import image_identity, normalized_image
+from ansible_collections.mimoe.edge.plugins.module_utils._markers import decode_labels
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_info import label_terms
 
 RUNNING_STATES = ('started', 'running')
 UP_STATUSES = ('up', 'running', 'started')
@@ -116,7 +119,15 @@ def _mim_entry(mim, image):
     return {'name': mim.get('name'), 'image': mim.get('image'), 'version': mim.get('version'),
             'version_source': mim.get('version_source'), 'digest': normalize_digest(mim.get('digest')),
             'image_id': image.get('id') if isinstance(image.get('id'), str) else None,
-            'state': mim.get('state'), 'status': mim.get('status')}
+            'state': mim.get('state'), 'status': mim.get('status'), 'labels': _labels_of(mim)}
+
+
+def _labels_of(mim):
+    """A mim's labels: as mcm_info and the inventory plugin give them, else decoded from an env that has them."""
+    labels = mim.get('labels')
+    if isinstance(labels, dict):
+        return dict((k, v) for k, v in labels.items() if isinstance(k, str) and isinstance(v, str))
+    return decode_labels(mim.get('env'))
 
 
 def node_source(hv):
@@ -195,12 +206,12 @@ def _cells(mims, desired):
             drift.append({'mim': mim['name'], 'kind': 'version', 'want': want, 'have': mim['version']})
         cells[mim['name']] = {'version': mim['version'], 'version_source': mim['version_source'],
                               'state': mim['state'], 'status': mim['status'], 'image': mim['image'],
-                              'digest': mim['digest'], 'cell': cell}
+                              'digest': mim['digest'], 'labels': mim['labels'], 'cell': cell}
         names.append(mim['name'])
     for name, want in desired.items():
         if name not in cells:
             cells[name] = {'version': None, 'version_source': None, 'state': None, 'status': None, 'image': None,
-                           'digest': None, 'cell': 'missing'}
+                           'digest': None, 'labels': {}, 'cell': 'missing'}
             drift.append({'mim': name, 'kind': 'missing', 'want': want, 'have': None})
     return cells, drift, names, down, unknown
 
@@ -235,7 +246,8 @@ def fleet_model(hosts, hostvars, desired=None, title='mimOE fleet report', gener
             status = 'ok'
         nodes.append({'name': host, 'url': _get(hv, 'mcm_url'), 'api': source['api'], 'arch': _get(hv, 'mimoe_arch'),
                       'reachable': reachable, 'reason': None if reachable else (source['reason'] or NO_DATA),
-                      'status': status, 'mims': cells, 'drift': drift})
+                      'status': status, 'mims': cells, 'drift': drift,
+                      'labels': sorted(set(t for m in source['mims'] if reachable for t in label_terms(m['labels'])))})
     mim_names = sorted(set(mim_names))
     reachable_nodes = [n for n in nodes if n['reachable']]
     per_mim = {}

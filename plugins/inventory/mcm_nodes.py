@@ -18,10 +18,13 @@ description:
   - The nodes are a list of URLs in this configuration (O(nodes)) and/or the hosts of inventory sources loaded
     before this one that have an C(mcm_url) host variable (O(use_inventory_hosts)).
   - 'Host variables: C(mcm_url); C(mcm_api) (V(current) or V(legacy)); C(mcm_reachable); C(mcm_mims), a list of
-    dictionaries with C(name), C(id), C(image), C(version), C(version_source), C(digest), C(state), C(status);
+    dictionaries with C(name), C(id), C(image), C(version), C(version_source), C(digest), C(state), C(status),
+    C(labels) (the labels of the mim, a dictionary) and C(composition);
     C(mcm_images), a list with C(name), C(id), C(version), C(version_source), C(digest), C(repo_tag), C(repo_tags),
-    C(size); C(mcm_mim_versions), a dictionary mim name -> version for O(keyed_groups); C(mcm_unreachable_reason)
-    for a node that could not be read.'
+    C(size); C(mcm_mim_versions), a dictionary mim name -> version for O(keyed_groups); C(mcm_labels), the sorted
+    list of the C(key=value) labels of the mims of the node (one group per label with O(keyed_groups));
+    C(mcm_mim_labels), a dictionary mim name -> labels; C(mcm_unreachable_reason) for a node that could not be
+    read.'
   - 'C(digest), C(version) and C(repo_tag) are normalised as M(mimoe.edge.mcm_info) returns them: a digest is
     V(sha256:) and 64 hex digits or null (a malformed one a node sends is dropped); the version comes from the
     RepoTag, else from the release marker kept in the env of the mims using the image (C(version_source) says
@@ -146,8 +149,13 @@ keyed_groups:
     default_value: unknown
   - key: mcm_api
     prefix: api
+  # One group per label of the node's mims: label_tier_web, label_canary_yes...
+  - key: mcm_labels
+    prefix: label
 groups:
   hello_outdated: "'hello-v1' in mcm_mim_versions and mcm_mim_versions['hello-v1'] is version('1.3.0', '<')"
+  # Nodes whose hello-v1 mim is labelled ring=canary.
+  canary_ring: "(mcm_mim_labels['hello-v1'] | default({})).ring | default('') == 'canary'"
 cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/mimoe.edge/inventory
@@ -170,12 +178,12 @@ from ansible.utils.vars import combine_vars
 
 from ansible_collections.mimoe.edge.plugins.module_utils._transport import escape_control
 from ansible_collections.mimoe.edge.plugins.plugin_utils._mcm_inventory import (
-    NodeSpecError, mask_deep, normalize_node, query_nodes,
+    NodeSpecError, mask_deep, node_labels, normalize_node, query_nodes,
 )
 from ansible_collections.mimoe.edge.plugins.plugin_utils._unsafe import make_unsafe
 
 UNREACHABLE_GROUP = 'mcm_unreachable'
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: mims carry labels and composition (an older cache is read from the nodes again)
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -318,6 +326,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 'mcm_mims': mims,
                 'mcm_images': make_unsafe(result.get('images') or []),
                 'mcm_mim_versions': dict((mim['name'], mim['version']) for mim in mims if mim.get('name')),
+                'mcm_labels': make_unsafe(node_labels(mims)),
+                'mcm_mim_labels': dict((mim['name'], mim.get('labels') or {}) for mim in mims if mim.get('name')),
             }
             if not result.get('reachable'):
                 reason = make_unsafe(result.get('reason') or 'unknown error')

@@ -65,6 +65,13 @@ def normalized_mim(mim, client_id):
     return result
 
 
+def label_terms(labels):
+    """Labels as sorted ``key=value`` strings (for inventory groups and the report)."""
+    if not isinstance(labels, dict):
+        return []
+    return sorted('%s=%s' % (k, v) for k, v in labels.items() if isinstance(k, str) and isinstance(v, str))
+
+
 # ---------------------------------------------------------------- filters
 
 def parse_label(text, where):

@@ -9,8 +9,8 @@ Private to the collection; the interface can change without notice.
 
 :func:`query_nodes` asks every node for its mims and images with one :class:`MCMClient` per node in a bounded
 thread pool. It never raises for a node: a node that cannot be read gets ``reachable: false`` and a ``reason``
-(in which the token is masked). The results hold no token and no mim env (env may hold secrets), so they can go
-to an inventory cache as they are.
+(in which the token is masked). The results hold no token and no mim env (env may hold secrets), only the mims'
+labels and composition decoded from their markers, so they can go to an inventory cache as they are.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,6 +25,9 @@ from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputErr
 from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import (  # noqa: F401 pylint: disable=unused-import
     image_version, normalized_image,  # image_version: re-exported for the plugin's callers
 )
+from ansible_collections.mimoe.edge.plugins.module_utils._markers import decode_labels
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_info import label_terms, mim_composition
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import env_as_dict
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     API_CURRENT, API_LEGACY, MCMClient, MCMError, mask_secret,
 )
@@ -117,13 +120,15 @@ def _image_of(mim, images):
 
 def summarize_mims(mims, images):
     """Mims with the version and digest of their image (its RepoTag, or the release marker kept in the env of the
-    mims using it when nothing the node reports contradicts it); no env (it may hold secrets)."""
+    mims using it when nothing the node reports contradicts it), its ``labels`` and ``composition``; no env (it
+    may hold secrets)."""
     result = []
     for mim in mims:
         if not isinstance(mim, dict):
             continue
         image = _image_of(mim, images)
         normal = normalized_image(image, mims) if image else {}
+        env = env_as_dict(mim.get('env'))
         result.append({
             'name': mim.get('name'),
             'id': mim.get('id'),
@@ -133,8 +138,16 @@ def summarize_mims(mims, images):
             'digest': normal.get('digest'),
             'state': mim.get('state'),
             'status': mim.get('status'),
+            'labels': decode_labels(env),
+            'composition': mim_composition(env),
         })
     return result
+
+
+def node_labels(mims):
+    """The labels of a node: the sorted ``key=value`` union of its mims' labels (a host variable that
+    ``keyed_groups`` turns into one group per label)."""
+    return sorted(set(term for mim in mims or [] if isinstance(mim, dict) for term in label_terms(mim.get('labels'))))
 
 
 def short_reason(exc, url=None):

@@ -84,7 +84,7 @@ def test_summaries_current_and_legacy():
              'state': 'started', 'status': 'up', 'env': {'API_KEY': 'secret'}}]
     assert inv.summarize_mims(mims, images) == [{
         'name': 'hello-v1', 'id': 'api-hello-v1', 'image': 'hello-v1', 'version': '1.2.0', 'version_source': 'repo_tag',
-        'digest': 'sha256:' + 'a' * 64, 'state': 'started', 'status': 'up'}]
+        'digest': 'sha256:' + 'a' * 64, 'state': 'started', 'status': 'up', 'labels': {}, 'composition': None}]
     legacy_images = [{'id': 'sha256:' + 'b' * 64, 'name': 'hello-v1', 'repoDigests': ['hello-v1@sha256:' + 'b' * 64]}]
     legacy_mims = [{'id': 'api-hello-v1', 'name': 'hello-v1', 'image': 'other', 'imageId': 'sha256:' + 'b' * 64,
                     'state': 'stopped'}]
