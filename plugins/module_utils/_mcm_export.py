@@ -49,6 +49,9 @@ HEADER = '''\
 # secret_env values are null: a node never returns them. Supply each one before applying (see
 # ansible-doc mimoe.edge.mcm_export); a null value is refused, never deployed.
 '''
+FLEET_HEADER = HEADER.replace('mimOE node state exported by mimoe.edge.mcm_export',
+                              'mimOE fleet state exported by playbooks/export.yml (mimoe.edge.mcm_export per node)'
+                              ).replace('# mims:', '# nodes: inventory host -> its export. mims:')
 _JINJA = ('{{', '{%', '{#')
 
 
@@ -146,6 +149,17 @@ def render_yaml(document, header=HEADER):
     body = yaml.dump(_mark_unsafe(document), Dumper=_Dumper, default_flow_style=False, allow_unicode=True,
                      sort_keys=False, width=120)
     return header + body
+
+
+def fleet_document(exports):
+    """The fleet export: ``{export_format, nodes: {host: node spec}}`` from ``{host: spec}`` (hosts sorted; the
+    per-node ``export_format`` is said once at the top)."""
+    nodes = {}
+    for host in sorted(exports, key=str):
+        spec = dict(exports[host])
+        spec.pop('export_format', None)
+        nodes[str(host)] = spec
+    return dict(export_format=EXPORT_FORMAT, nodes=nodes)
 
 
 def _read_text(path):
