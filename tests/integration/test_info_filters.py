@@ -10,10 +10,11 @@ these tests do not depend on that option."""
 from __future__ import annotations
 
 import json
+import os
 
 import requests
 
-from mcm_it import counter_tar, image_task
+from mcm_it import ROOT, counter_tar, image_task
 
 LABELS_KEY = 'MIMOE_LABELS'
 COMPOSITION_KEY = 'MIMOE_COMPOSITION'
@@ -90,3 +91,32 @@ def test_a_bad_filter_fails_with_the_field_and_the_fix(sim, ansible_for):
     failed = run.host('current')[0]
     assert failed['_status'] == 'failed' and 'mim_filters.label' in failed['msg'] and 'key=value' in failed['msg']
     assert 'Traceback' not in run.stdout + run.stderr
+
+
+def module_examples(name):
+    """The tasks of a module's EXAMPLES (its first play), read from the module file."""
+    import ast
+    import yaml
+    path = os.path.join(ROOT, 'plugins', 'modules', name + '.py')
+    with open(path, encoding='utf-8') as handle:
+        tree = ast.parse(handle.read())
+    text = [node.value.value for node in tree.body if isinstance(node, ast.Assign)
+            and getattr(node.targets[0], 'id', None) == 'EXAMPLES'][0]
+    return yaml.safe_load(text)[0]['tasks']
+
+
+def test_the_documented_examples_run(sim, ansible_for, tmp_path):
+    """Every task of mcm_info's EXAMPLES runs against a node (the play's module_defaults point at it)."""
+    node = sim('current')
+    ansible = ansible_for({'edge': node})
+    ansible.run([image_task(counter_tar(tmp_path, 'hello-v1'))])
+    deploy_raw(node, 'hello-v1', 'hello-v1', {'MCM.BASE_API_PATH': '/hello/v1', COMPOSITION_KEY: 'shop',
+                                              LABELS_KEY: encode_labels({'tier': 'web', 'canary': 'yes'})})
+    tasks = module_examples('mcm_info')
+    run = ansible.run(tasks)
+    results = dict((r['_task'], r) for r in run.host('edge'))
+    assert all(r['_status'] in ('ok', 'skipped') for r in results.values()), run.explain()
+    selected = results['The started mims of the shop composition labelled tier=web, and the images no mim uses']
+    assert [m['name'] for m in selected['mims']] == ['hello-v1'] and selected['images'] == []
+    assert [m['name'] for m in results['The mims that run hello images, by name pattern or by digest']['mims']] \
+        == ['hello-v1']
