@@ -34,7 +34,11 @@ def module_arg_sets(tmp_path):
                secret_env={'API_KEY': SECRET_VALUE}, wait_timeout=1, wait_sleep=0.05,
                fingerprint_file=fingerprints)
     return {
-        'mcm_info': [{}, {'name': ['hello-v1']}, {'images': False}],
+        'mcm_info': [{}, {'name': ['hello-v1']}, {'images': False},
+                     {'mim_filters': {'label': ['tier=web', 'canary'], 'image': ['hello-v1', 'sha256:' + 'a' * 64],
+                                      'state': ['started'], 'composition': ['shop'], 'name': ['h*']},
+                      'image_filters': {'in_use': False, 'digest': ['sha256:' + 'a' * 64], 'name': ['*']}}],
+        'mcm_export': [{}, {'dest': str(tmp_path / 'export.yml')}],
         'mcm_image': [{'src': tar}, {'src': tar, 'force': True, 'wait_timeout': 1}, {'name': 'hello-v1', 'state': 'absent'},
                       {'name': 'hello-v1', 'url': 'http://127.0.0.1:1/hello.tar', 'digest': 'sha256:' + 'a' * 64}],
         'mcm_mim': [dict(mim), dict(mim, wait=False), dict(mim, state='absent'), dict(mim, state='stopped'),
