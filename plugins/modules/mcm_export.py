@@ -60,6 +60,8 @@ notes:
   - The legacy API generation does not return env. A legacy node that runs mims cannot be exported (the task
     fails and says so); keep the spec you deployed there in your own files.
   - The release marker of M(mimoe.edge.mim_release) is not part of the spec (it describes a release, not a spec).
+    M(mimoe.edge.mcm_mim) compares the whole env, so applying the export to a node whose mim carries that marker
+    redeploys the mim once, without it; roll such mims out again with C(playbooks/rollout.yml) instead.
   - C(playbooks/export.yml) exports every node of an inventory into one file.
 seealso:
   - module: mimoe.edge.mcm_info
