@@ -179,8 +179,8 @@ def mim_selected(mim, filters, images):
 def image_selected(image, filters, mims):
     """Whether a normalised image passes every filter; ``mims`` are all the node's mims (for ``in_use``)."""
     if 'name' in filters:
-        names = [image.get('name')] + [image_name_from_tag(t) for t in image.get('repoTags') or []
-                                        if isinstance(t, str)]
+        tags = [t for t in image.get('repoTags') or [] if isinstance(t, str)]
+        names = [image.get('name')] + [image_name_from_tag(t) for t in tags]
         if not any(_matches_any(n, filters['name']) for n in names):
             return False
     if 'in_use' in filters:

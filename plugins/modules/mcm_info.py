@@ -136,8 +136,9 @@ options:
     default: false
 notes:
   - Every mim in RV(mims) has C(labels) (its labels, from the reserved env key C(MIMOE_LABELS) the node keeps, set by
-    the C(labels) option of M(mimoe.edge.mcm_mim)) and C(composition); that key is never shown in C(env) or C(spec_env). A legacy node that filters env out of its answers shows
-    no labels, and O(mim_filters.label) selects none of its mims.
+    the C(labels) option of M(mimoe.edge.mcm_mim)) and C(composition); that key is never shown in C(env) or
+    C(spec_env). A legacy node that filters env out of its answers shows no labels, and O(mim_filters.label)
+    selects none of its mims.
   - On the current API generation, C(env) in RV(mims) holds the env the mim was deployed with. The values of keys
     deployed through C(secret_env) (M(mimoe.edge.mcm_mim), M(mimoe.edge.mcm_composition)) are shown as
     C(********); the node keeps their names in the reserved env key C(MIMOE_SECRET_KEYS). The keys of
