@@ -20,7 +20,7 @@ description:
   - RV(spec.mims) holds the mims that belong to no composition, each with the arguments of M(mimoe.edge.mcm_mim)
     (C(name), C(image), C(env), C(labels) when it has some, C(secret_env)); RV(spec.compositions) holds one entry per
     composition with the arguments of M(mimoe.edge.mcm_composition) (C(name), C(mims)). C(env) is in spec form, as
-    RV(mimoe.edge.mcm_info#module:mims[].spec_env) (no C(/<clientId>) prefix, no node-filled flags, no reserved
+    C(spec_env) in RV(mimoe.edge.mcm_info#module:mims) (no C(/<clientId>) prefix, no node-filled flags, no reserved
     C(MIMOE_*) keys).
   - RV(spec.images) lists the images the node holds (C(name), C(repo_tag), C(version), C(digest), C(used_by)).
     Image content cannot be read back from a node; upload each image with M(mimoe.edge.mcm_image) (from your build

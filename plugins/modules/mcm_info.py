@@ -53,13 +53,13 @@ options:
       image:
         description:
           - Images the mim runs, each an image name (or RepoTag repository) or a digest (V(sha256:) and 64 hex
-            digits) of the image, as RV(images[].digest) or the mim's release marker tells it.
+            digits) of the image, as C(digest) in RV(images) or the mim's release marker tells it.
         type: list
         elements: str
       label:
         description:
-          - Label selectors, all of which must match the mim's RV(mims[].labels) (AND). V(key) selects mims that
-            have the label, V(key=value) mims whose label has that value.
+          - Label selectors, all of which must match the C(labels) of the mim in RV(mims) (AND). V(key) selects
+            mims that have the label, V(key=value) mims whose label has that value.
         type: list
         elements: str
       composition:
