@@ -22,13 +22,14 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.mimoe.edge.plugins.module_utils._digest import normalize_digest
 from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputError, MimoeError
+# image_matches / image_name_from_tag through _image_identity: it names every image identity rule, wherever the
+# archive helpers live.
 from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import (
-    image_release, mim_uses_image, node_digests, normalized_image,
+    image_matches, image_name_from_tag, image_release, mim_uses_image, node_digests, normalized_image,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._markers import (
     COMPOSITION_KEY, LABELS_KEY, decode_labels, decode_release,
 )
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import image_matches, image_name_from_tag
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
     HAS_JSONSCHEMA, MIM_SPEC_SCHEMA, Desired, MimManager, SpecError, env_as_dict, mask_mim, merge_env, spec_env,
     validate,
