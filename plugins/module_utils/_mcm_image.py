@@ -5,6 +5,11 @@
 
 """Image convergence for ``mimoe.edge.mcm_image``: compare by content digest, upload, replace, remove.
 
+:class:`ImageManager` dispatches on ``state``. Every write goes through the :class:`Recorder` it is given, so a
+real run and a check-mode run take the same path and report the same ``actions``. Where the archive comes from
+(a local tar, the catalog through the controller's cache) is an *archive source*: one convergence path serves
+both.
+
 Private to the collection; the interface can change without notice.
 """
 
@@ -12,6 +17,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import os
+
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import sha256_file
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputError, WaitTimeout
 from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import (
     DIFFERENT,
     SAME,
@@ -25,13 +35,12 @@ from ansible_collections.mimoe.edge.plugins.module_utils._markers import RELEASE
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     MCMError,
     image_digest,
+    image_name_from_tag,
     inspect_image_tar,
     same_digest,
 )
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
-    Desired,
-    MimManager,
-)
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import Desired, is_running, run_state
+from ansible_collections.mimoe.edge.plugins.module_utils._wait import poll_until
 
 
 class ImageUsedError(MCMError):
@@ -67,14 +76,146 @@ def refreshed_release(env, info):
     return env
 
 
+# ---------------------------------------------------------------- archive sources
+
+class TarSource(object):
+    """A docker-save archive on the host that runs the task."""
+
+    def __init__(self, path):
+        self.path = path
+        self.label = path
+
+    def identity(self):
+        return inspect_image_tar(self.path)
+
+    def archive(self):
+        return self.path
+
+
+class CatalogSource(object):
+    """The archive of a resolved catalog reference (``_catalog.resolve``), kept in the controller's image cache.
+
+    Outside check mode the archive is downloaded into the cache (once per digest, SHA-256 verified) before it is
+    compared, so the comparison reads the archive itself. In check mode nothing is downloaded: a verified cached
+    archive is read, otherwise the catalog's own description of it (file digest, RepoTag, size) is compared.
+    """
+
+    def __init__(self, client, resolved, cache_dir, recorder):
+        self.client = client
+        self.resolved = resolved
+        self.cache_dir = cache_dir
+        self.recorder = recorder
+        self.label = '%s@%s' % (resolved['name'], resolved['version'])
+        self.path = os.path.join(cache_dir, '%s.tar' % resolved['hex'])
+
+    def _cached(self):
+        try:
+            return (os.path.isfile(self.path) and os.path.getsize(self.path) == self.resolved['size']
+                    and 'sha256:' + sha256_file(self.path) == self.resolved['image_digest'])
+        except (IOError, OSError):
+            return False
+
+    def identity(self):
+        from ansible_collections.mimoe.edge.plugins.module_utils._catalog import fetch_to_cache
+        if not self._cached():
+            self.recorder.note('downloaded %s from the catalog into %s' % (self.resolved['image_digest'], self.path))
+            if self.recorder.check_mode:
+                tag = self.resolved['repo_tag']
+                return dict(name=self.resolved['image_name'], digest=self.resolved['image_digest'],
+                            config_digest=None, repo_tag=tag, repo_tags=[tag] if tag else [],
+                            version=self.resolved.get('image_version'), size=self.resolved['size'])
+            fetch_to_cache(self.client, self.resolved, self.cache_dir)
+        self.resolved['path'] = self.path
+        return inspect_image_tar(self.path)
+
+    def archive(self):
+        return self.path
+
+
+def resolve_catalog(registry, reference, arch):
+    """``(oci client, resolved)`` of a ``name@version`` catalog reference for ``arch``."""
+    from ansible_collections.mimoe.edge.plugins.module_utils._catalog import (
+        client_from_params,
+        parse_reference,
+        resolve,
+    )
+    client = client_from_params(registry)
+    item, version = parse_reference(reference)
+    return client, resolve(client, registry['namespace'], item, version, arch)
+
+
+# ---------------------------------------------------------------- the manager
+
 class ImageManager(object):
-    def __init__(self, mcm):
-        self.mcm = mcm
-        self.client = mcm.client
-        self.mims = MimManager(mcm)
+    """Converge one image of one node.
+
+    :param client: an :class:`MCMClient` of the node.
+    :param recorder: the run's :class:`Recorder` (actions, changed, warnings; decides check mode).
+    :param client_id: the client ID the node scopes the calls to (to redeploy mims with their env as they were).
+    """
+
+    def __init__(self, client, recorder, client_id='api'):
+        self.client = client
+        self.recorder = recorder
+        self.client_id = client_id
+
+    # ------------------------------------------------------------ dispatch
+
+    def run(self, params, diff=False):
+        """Converge as ``params`` (the module's) ask; returns the module's result (``changed`` and the rest)."""
+        resolved = None
+        uploads = params['state'] == 'present' and (params['src'] or params['reference'] and params['pull'] != 'node')
+        if params.get('upload_mode') == 'base64' and uploads and not self.client.legacy:
+            raise InputError('upload_mode=base64 needs a node of the legacy API generation (this node is %s): the '
+                             'current MCM API takes only the multipart upload' % self.client.api_version,
+                             hint='omit upload_mode (multipart is the default and works on every node)')
+        if params['state'] == 'absent':
+            name = params['name']
+            if not name and not params['src']:
+                raise InputError('name is empty: state=absent needs the name of the image to remove (or src, the '
+                                 'archive to read it from)')
+            result = self.absent(name or inspect_image_tar(params['src'])['name'], force=params['force'])
+        elif params['reference']:
+            registry = params['registry']
+            oci, resolved = resolve_catalog(registry, params['reference'], params['arch'])
+            if params['name'] and params['name'] != resolved['image_name']:
+                raise InputError('name is %s but the image of %s for %s is called %s (RepoTag %s)'
+                                 % (params['name'], params['reference'], params['arch'], resolved['image_name'],
+                                    resolved['repo_tag']), hint='omit name, or set it to %s' % resolved['image_name'])
+            if params['pull'] == 'node':
+                result = self.present_from_registry(oci, resolved, params)
+            else:
+                result = self.present(CatalogSource(oci, resolved, params['cache_dir'], self.recorder),
+                                      resolved['image_name'], params)
+        elif params['src']:
+            result = self.present(TarSource(params['src']), params['name'], params)
+        else:
+            if image_name_from_tag(params['name']) != params['name']:
+                raise InputError('name must be the image name without a tag (for %s: %s)'
+                                 % (params['name'], image_name_from_tag(params['name'])))
+            result = self.present_from_url(params['url'], params['name'], params['digest'])
+        return self.output(result, resolved, diff)
+
+    @staticmethod
+    def output(result, resolved, diff):
+        output = dict(changed=result['changed'], redeployed=result['redeployed'])
+        if result.get('image') is not None:
+            output['image'] = result['image']
+        if result.get('digest'):
+            output['digest'] = result['digest']
+        for key in ('config_digest', 'identity'):
+            if result.get(key):
+                output[key] = result[key]
+        if resolved is not None:
+            output['catalog'] = resolved
+        if diff:
+            output['diff'] = dict(before=result['before'], after=result['after'])
+        return output
+
+    # ------------------------------------------------------------ reading
 
     def users_of(self, image):
-        return image_users(self.mims.mims(refresh=True), image)
+        return image_users(self.client.list_mims(), image)
 
     def _check_users(self, image, users, force, doing):
         if not users:
@@ -98,30 +239,59 @@ class ImageManager(object):
         marker kept and their release marker updated to the archive ``info`` they will run from."""
         specs = []
         for mim in users:
-            desired = Desired.from_node(mim, self.mcm.client_id)
+            desired = Desired.from_node(mim, self.client_id)
             if info:
                 desired.env = refreshed_release(desired.env, info)
             specs.append(desired)
         return specs
 
-    def remove(self, image, users):
+    # ------------------------------------------------------------ writing (each through the recorder)
+
+    def remove_mim(self, mim):
+        self.recorder.change('removed mim %s' % mim.get('name'), self.client.delete_mim,
+                             mim.get('id') or mim.get('name'), mim.get('name'))
+
+    def deploy_mim(self, desired, wait=False, wait_timeout=60, wait_sleep=1):
+        self.recorder.change('deployed mim %s from image %s' % (desired.name, desired.image),
+                             self._deploy_and_wait, desired, wait, wait_timeout, wait_sleep)
+
+    def _deploy_and_wait(self, desired, wait, wait_timeout, wait_sleep):
+        self.client.deploy_mim(desired.spec())
+        if wait:
+            self.wait_running(desired.name, wait_timeout, wait_sleep)
+
+    def wait_running(self, name, timeout, sleep):
+        def read():
+            for mim in self.client.list_mims():
+                if mim.get('name') == name:
+                    return mim
+            return None
+        try:
+            return poll_until(read, is_running, timeout, sleep, what='the mim %s to run again' % name)
+        except WaitTimeout as exc:
+            raise WaitTimeout('%s (last state/status: %s)' % (exc.message, run_state(exc.last)),
+                              hint='raise wait_timeout, or check the mim log on the node', last=exc.last)
+
+    def remove_image(self, image, users=()):
         """Remove the ``users`` (if any), then the image."""
         for mim in users:
-            self.mims.remove(mim)
-        self.client.delete_image(image.get('id') or image.get('name'), image.get('name'),
-                                 [m.get('name') for m in users])
-        self.mcm.actions.append('removed image %s' % image.get('name'))
+            self.remove_mim(mim)
+        self.recorder.change('removed image %s' % image.get('name'), self.client.delete_image,
+                             image.get('id') or image.get('name'), image.get('name'),
+                             [m.get('name') for m in users])
 
-    def present_from_tar(self, src, name=None, force=False, wait=True, wait_timeout=60, wait_sleep=1):
-        """Converge an image from a local tar. Returns a result dict (``changed``, ``image``, ``digest``, diff)."""
-        info = inspect_image_tar(src)
+    # ------------------------------------------------------------ states
+
+    def present(self, source, name, params):
+        """Converge an image from an archive source (a local tar, or a catalog version through the cache)."""
+        info = source.identity()
         if name and name != info['name']:
             raise MCMError('name is %s but the archive %s is tagged %s: the node names an image after the first '
-                           'RepoTag of its archive' % (name, src, ', '.join(info['repo_tags'])),
+                           'RepoTag of its archive' % (name, source.label, ', '.join(info['repo_tags'])),
                            hint='omit name, or set it to %s' % info['name'])
         name = info['name']
         image = self.client.find_image(name)
-        result = dict(changed=False, digest=info['digest'], config_digest=info['config_digest'], image=image,
+        result = dict(changed=False, digest=info['digest'], config_digest=info.get('config_digest'), image=image,
                       before={}, after={}, redeployed=[])
         if image is not None:
             users = self.users_of(image)
@@ -133,7 +303,7 @@ class ImageManager(object):
                 # The node proves nothing either way: replacing an image in use on a guess would take its mims
                 # down, so it is kept and the result says so.
                 users_text = ', '.join(sorted(m.get('name') or '' for m in users))
-                self.mcm.module.warn(
+                self.recorder.warn(
                     'The node reports no digest for the image %s and no release marker of it: kept as it is, '
                     'compared by %s only (unverified). To replace it anyway, remove %sthe image first '
                     '(mimoe.edge.mcm_image state=absent).' % (name, how, 'the mims %s, then ' % users_text
@@ -143,7 +313,7 @@ class ImageManager(object):
             result['after'] = {'digest': info['digest'], 'repoTags': info['repo_tags']}
             result['reason'] = ('the content differs (compared by %s)' % how if verdict == DIFFERENT
                                 else 'the node cannot tell its content (%s) and no mim uses it' % how)
-            self._check_users(image, users, force, 'replace')
+            self._check_users(image, users, params['force'], 'replace')
         else:
             users = []
             result['before'] = {'state': 'absent'}
@@ -151,29 +321,33 @@ class ImageManager(object):
             result['reason'] = 'the image %s is not on the node' % name
         result['changed'] = True
         result['redeployed'] = sorted((m.get('name') for m in users), key=str)
-        if self.mcm.check_mode:
-            for mim in users:
-                self.mcm.actions.append('removed mim %s' % mim.get('name'))
-            if image is not None:
-                self.mcm.actions.append('removed image %s' % name)
-            self.mcm.actions.append('uploaded image %s (%s, %d bytes)' % (name, info['digest'], info['size']))
-            for mim in users:
-                self.mcm.actions.append('deployed mim %s from image %s' % (mim.get('name'), name))
-            return result
-
         specs = self._snapshot(users, info)
         if image is not None:
-            self.remove(image, users)
-        uploaded = self.client.upload_image(src)
-        self.mcm.actions.append('uploaded image %s (%s, %d bytes)' % (name, info['digest'], info['size']))
-        result['image'] = self.client.find_image(name) or uploaded
+            self.remove_image(image, users)
+        uploaded = self.recorder.change('uploaded image %s (%s, %s bytes)' % (name, info['digest'], info['size']),
+                                        self.upload, source.archive(), info['digest'], params.get('upload_mode'))
+        if uploaded is not None:  # None in check mode: the image reported is the one before the task
+            result['image'] = self.client.find_image(name) or uploaded
         for desired in specs:
-            self.mims.deploy(desired)
-            if wait:
-                self.mims.wait_running(desired.name, wait_timeout, wait_sleep)
+            self.deploy_mim(desired, params['wait'], params['wait_timeout'], params.get('wait_sleep') or 1)
         return result
 
-    def present_from_url(self, url, name, digest=None):
+    def upload(self, path, digest, mode=None):
+        """Send the archive at ``path`` to the node: ``multipart`` (every node) or ``base64`` (the legacy
+        ``POST /images`` JSON ``{"base64Image"}`` with ``mode=payload``, seed 002)."""
+        if mode != 'base64':
+            return self.client.upload_image(path)
+        try:
+            with open(path, 'rb') as handle:
+                data = base64.b64encode(handle.read()).decode('ascii')
+        except (IOError, OSError) as exc:
+            raise InputError('Cannot read image archive %s: %s' % (path, exc))
+        return self.client.unwrap(self.client.request(
+            'POST', '/images', json_body={'base64Image': data}, params={'mode': 'payload'},
+            resource='image upload (base64)', conflict='an image with this name already exists on the node'))
+
+    def present_from_url(self, url, name, digest=None, description=None, body=None):
+        """Have the node fetch the archive at ``url`` (``body`` adds fields to the request, e.g. authorization)."""
         image = self.client.find_image(name)
         result = dict(changed=False, digest=image_digest(image) if image else None, image=image,
                       before={}, after={}, redeployed=[])
@@ -187,28 +361,58 @@ class ImageManager(object):
             result['reason'] = 'the digest on the node differs from digest'
         else:
             result['before'] = {'state': 'absent'}
-            result['after'] = {'state': 'present', 'url': url}
+            result['after'] = {'state': 'present', 'url': description or url}
             result['reason'] = 'the image %s is not on the node' % name
         result['changed'] = True
-        if self.mcm.check_mode:
-            if image is not None:
-                self.mcm.actions.append('removed image %s' % name)
-            self.mcm.actions.append('pulled image %s from %s' % (name, url))
-            return result
         if image is not None:
-            self.remove(image, [])
-        pulled = self.client.pull_image(url)
-        self.mcm.actions.append('pulled image %s from %s' % (name, url))
+            self.remove_image(image)
+        pulled = self.recorder.change('pulled image %s from %s' % (name, description or url),
+                                      self.pull, url, body)
+        if self.recorder.check_mode:
+            return result
         image = self.client.find_image(name)
         if image is None:
             raise MCMError('The node fetched %s but reports no image called %s (it reported %s)'
-                           % (url, name, (pulled or {}).get('name') if isinstance(pulled, dict) else pulled),
+                           % (description or url, name,
+                              (pulled or {}).get('name') if isinstance(pulled, dict) else pulled),
                            hint='set name to the repository part of the archive RepoTag')
         result['image'] = image
         result['digest'] = image_digest(image)
         if digest and not same_digest(result['digest'], digest):
-            self._reject_pulled(image, url, digest, previous=result['before'].get('digest'))
+            self._reject_pulled(image, description or url, digest, previous=result['before'].get('digest'))
         return result
+
+    def pull(self, url, body=None):
+        if not body:
+            return self.client.pull_image(url)
+        request = dict(body, url=url)
+        return self.client.unwrap(self.client.request(
+            'POST', '/images', json_body=request, params={'mode': 'reference'} if self.client.legacy else None,
+            resource='image at %s' % url, conflict='an image with this name already exists on the node'))
+
+    def present_from_registry(self, oci, resolved, params):
+        """``pull: node``: the node downloads the catalog blob, from ``node_registry_url`` when given (a gateway
+        or mirror it reaches), with the registry credentials only when ``node_credentials`` allows it."""
+        from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import OCIError
+        registry = params['registry']
+        url = resolved['url']
+        node_url = params.get('node_registry_url')
+        if node_url:
+            url = node_url.rstrip('/') + url[len(oci.url.rstrip('/')):]
+        body = None
+        if not oci.anonymous_blob_access(resolved['repository'], resolved['image_digest']):
+            if not params.get('node_credentials'):
+                raise OCIError('pull=node needs a registry that serves %s without credentials: the node downloads the '
+                               'blob URL itself and is never given a registry password unless node_credentials=true'
+                               % resolved['url'],
+                               hint='use pull=controller (the controller downloads with the credentials and uploads), '
+                                    'allow anonymous pulls on the registry, or set node_credentials=true to hand '
+                                    'the node the registry credentials')
+            if not registry.get('username'):
+                raise InputError('node_credentials=true but registry.username is empty: there are no credentials '
+                                 'to hand to the node', hint='set registry.username and registry.password')
+            body = {'authorization': node_authorization(registry)}
+        return self.present_from_url(url, resolved['image_name'], resolved['image_digest'], body=body)
 
     def _reject_pulled(self, image, url, digest, previous):
         """A digest-pinned pull brought other content: remove it (a later mcm_mim must not run it), then fail.
@@ -218,14 +422,14 @@ class ImageManager(object):
         """
         got = image_digest(image)
         try:
-            self.client.delete_image(image.get('id') or image.get('name'), image.get('name'), [])
-            self.mcm.actions.append('removed the rejected image %s (%s)' % (image.get('name'), got))
+            self.recorder.change('removed the rejected image %s (%s)' % (image.get('name'), got),
+                                 self.client.delete_image, image.get('id') or image.get('name'), image.get('name'), [])
             left = 'the rejected image was removed'
         except MCMError as exc:
             left = 'removing the rejected image failed (%s): remove it with mimoe.edge.mcm_image state=absent' % exc
         if previous:
             left += ('; the previous image %s (%s) was replaced before the check and is not on the node any more: '
-                     'upload it again (src or catalog)' % (image.get('name'), previous))
+                     'upload it again (src or reference)' % (image.get('name'), previous))
         else:
             left += '; the node has no image %s, as before' % image.get('name')
         error = MCMError('The image fetched from %s has the digest %s, not %s: %s'
@@ -242,39 +446,11 @@ class ImageManager(object):
         self._check_users(image, users, force, 'remove')
         result.update(changed=True, digest=image_digest(image), reason='the image %s is on the node' % name,
                       before={'state': 'present', 'digest': image_digest(image)}, after={'state': 'absent'})
-        if self.mcm.check_mode:
-            for mim in users:
-                self.mcm.actions.append('removed mim %s' % mim.get('name'))
-            self.mcm.actions.append('removed image %s' % name)
-            return result
-        self.remove(image, users)
+        self.remove_image(image, users)
         return result
 
-    def present_from_catalog(self, resolved, fetch, force=False, wait=True, wait_timeout=60):
-        """Converge the image of a resolved catalog reference (``_catalog.resolve``), uploaded from the controller.
 
-        ``fetch()`` returns the path of the archive in the local cache, downloading it when missing. In check mode
-        nothing is downloaded: a cached archive is compared as usual, otherwise by the digest the node reports.
-        """
-        if not self.mcm.check_mode or fetch(check_only=True):
-            return self.present_from_tar(fetch(), resolved['image_name'], force, wait, wait_timeout)
-        name = resolved['image_name']
-        image = self.client.find_image(name)
-        result = dict(changed=False, digest=resolved['image_digest'], image=image, before={}, after={},
-                      redeployed=[])
-        if image is not None and same_digest(image_digest(image), resolved['image_digest']):
-            return result
-        users = self.users_of(image) if image is not None else []
-        if image is not None:
-            self._check_users(image, users, force, 'replace')
-            result['before'] = {'digest': image_digest(image), 'repoTags': image.get('repoTags')}
-            self.mcm.actions.extend('removed mim %s' % m.get('name') for m in users)
-            self.mcm.actions.append('removed image %s' % name)
-        else:
-            result['before'] = {'state': 'absent'}
-        result['after'] = {'digest': resolved['image_digest'], 'repoTags': [resolved['repo_tag']]}
-        self.mcm.actions.append('downloaded %s from the catalog' % resolved['image_digest'])
-        self.mcm.actions.append('uploaded image %s (%s, %s bytes)' % (name, resolved['image_digest'], resolved['size']))
-        self.mcm.actions.extend('deployed mim %s from image %s' % (m.get('name'), name) for m in users)
-        result.update(changed=True, redeployed=sorted(m.get('name') for m in users))
-        return result
+def node_authorization(registry):
+    """The ``Authorization`` value a node sends to the registry: HTTP Basic of ``registry.username/password``."""
+    text = '%s:%s' % (registry.get('username') or '', registry.get('password') or '')
+    return 'Basic ' + base64.b64encode(text.encode('utf-8')).decode('ascii')

@@ -37,7 +37,7 @@ description:
     mims, replaces the image and redeploys them with the spec they had (name, image, env as read back from the
     node); with O(state=absent) it removes those mims and the image. O(force=true) with O(state=present) is refused
     on the legacy API generation, which does not return the env needed to redeploy.'
-  - 'With O(catalog), the image is the one the catalog (an OCI registry, see M(mimoe.edge.catalog_item)) holds for
+  - 'With O(reference), the image is the one the catalog (an OCI registry, see M(mimoe.edge.catalog_item)) holds for
     the node''s architecture O(arch): uploaded from the controller''s image cache (O(pull=controller), each digest
     downloaded once and its SHA-256 verified), or downloaded by the node itself from the registry
     (O(pull=node)).'
@@ -54,7 +54,7 @@ attributes:
   idempotent:
     support: partial
     details:
-      - Full with O(src) and O(catalog) (compared by content digest).
+      - Full with O(src) and O(reference) (compared by content digest).
       - With O(url) the content is compared only when O(digest) is given; otherwise an image of that name counts
         as up to date.
 options:
@@ -70,38 +70,67 @@ options:
       - Path of a docker-save image archive (C(.tar)), as the mimik packager writes it to C(deploy/).
       - 'The path is on the host that runs the task: with C(delegate_to: localhost) or C(connection: local),
         the controller.'
-      - Mutually exclusive with O(url) and O(catalog).
+      - Mutually exclusive with O(url) and O(reference).
     type: path
   url:
     description:
       - URL the node downloads the image archive from (the node must reach it). Mutually exclusive with O(src).
     type: str
-  catalog:
+  reference:
     description:
       - 'A catalog reference, V(<item>@<version>): the image of that version for the architecture O(arch), from
-        the registry O(registry).'
+        the registry O(registry). The same reference as M(mimoe.edge.catalog_info) takes.'
       - Mutually exclusive with O(src) and O(url). Needs O(registry) and O(arch).
     type: str
+    aliases: [catalog]
   arch:
     description:
-      - Architecture of the node, which picks the image of a O(catalog) version. The task fails when the version
+      - Architecture of the node, which picks the image of a O(reference) version. The task fails when the version
         has no image for it.
     type: str
     choices: [amd64, arm64, arm]
   pull:
     description:
-      - With O(catalog), who downloads the image from the registry.
+      - With O(reference), who downloads the image from the registry.
       - V(controller) downloads it once per digest into O(cache_dir) on the host that runs the task, verifies its
         SHA-256, and uploads it to the node.
-      - V(node) has the node download the blob URL itself (C(POST /mcm/v1/images) with C(url)). The node must reach
-        the registry, and the registry must allow anonymous pulls (no credential is ever sent to a node); the task
-        checks this first and fails otherwise.
+      - V(node) has the node download the blob URL itself (C(POST /mcm/v1/images) with C(url)), from
+        O(node_registry_url) when given. The task first checks that the registry serves the blob without
+        credentials; when it does not, the task fails unless O(node_credentials=true).
     type: str
     choices: [controller, node]
     default: controller
+  node_registry_url:
+    description:
+      - With O(pull=node), the base URL under which the node reaches the registry, when it differs from
+        O(registry.url) as the controller reaches it - a gateway proxy on the node's network (for example
+        V(http://containers.local:8080)) or a pull-through mirror of the registry (docker C(registry-mirrors)).
+      - The node is asked to fetch C(<node_registry_url>/v2/<repository>/blobs/<digest>); the blob is still checked
+        against the catalog's digest after the download.
+      - The controller still reads the catalog from O(registry.url).
+    type: str
+  node_credentials:
+    description:
+      - With O(pull=node), hand the node the registry credentials (O(registry.username) and
+        O(registry.password), as an HTTP Basic C(authorization) field of the pull request) when the registry does
+        not serve the image anonymously.
+      - Off by default - a node is never given a registry password unless this is set. The credentials never
+        appear in the task output, the actions or the diff. Prefer a read-only account for this.
+    type: bool
+    default: false
+  upload_mode:
+    description:
+      - How the archive is sent to the node (O(src), or O(reference) with O(pull=controller)).
+      - V(multipart) is a C(multipart/form-data) upload, which every node takes.
+      - V(base64) is the legacy API's JSON upload C({"base64Image": ...}) with C(mode=payload) (seed 002); only
+        nodes of the legacy generation offer it, and the task fails on a current node before sending anything.
+        The archive grows by a third on the wire.
+    type: str
+    choices: [multipart, base64]
+    default: multipart
   cache_dir:
     description:
-      - With O(catalog) and O(pull=controller), the image cache directory (C(<sha256 hex>.tar) files), shared with
+      - With O(reference) and O(pull=controller), the image cache directory (C(<sha256 hex>.tar) files), shared with
         the mimoe.edge.mim_rollout role.
     type: path
     default: ~/.cache/mimoe.edge/images
@@ -135,6 +164,11 @@ options:
       - Seconds to wait for each redeployed mim.
     type: int
     default: 60
+  wait_sleep:
+    description:
+      - Seconds between two reads of the node while waiting.
+    type: float
+    default: 1
 seealso:
   - module: mimoe.edge.mcm_mim
   - module: mimoe.edge.mcm_info
@@ -169,7 +203,7 @@ EXAMPLES = r'''
 
     - name: Upload the catalog's image of hello 1.0.0 for this node's architecture
       mimoe.edge.mcm_image:
-        catalog: hello@1.0.0
+        reference: hello@1.0.0
         arch: "{{ mimoe_arch }}"
         registry:
           url: https://registry.example.com
@@ -179,7 +213,7 @@ EXAMPLES = r'''
 
     - name: Let the node pull it from an anonymous-pull registry
       mimoe.edge.mcm_image:
-        catalog: hello@1.0.0
+        reference: hello@1.0.0
         arch: "{{ mimoe_arch }}"
         pull: node
         registry:
@@ -214,7 +248,7 @@ digest:
 config_digest:
   description:
     - Digest of the image config JSON of O(src) (the Docker image id, what legacy nodes report as the image C(id)).
-  returned: with O(src) or O(catalog), when the archive has a config
+  returned: with O(src) or O(reference), when the archive has a config
   type: str
   sample: sha256:4dcab49015d4e3b0f2b7f0e4a1c7a1c8b2f3d4e5f60718293a4b5c6d7e8f9012
 identity:
@@ -223,7 +257,7 @@ identity:
     - C(verified) is true when a digest, a short C(sha256:) id or the release marker kept in the env of its mims
       proves the content; false when the node reports none of them and the image was kept because its RepoTag
       is the same C(name:version), or because mims use it (see the notes).
-  returned: with O(src) or O(catalog), when the image was on the node
+  returned: with O(src) or O(reference), when the image was on the node
   type: dict
   sample: {verified: true, compared_by: digest}
 redeployed:
@@ -239,8 +273,8 @@ actions:
   elements: str
   sample: ["removed image hello-v1", "uploaded image hello-v1 (sha256:9f86..., 10240 bytes)"]
 catalog:
-  description: With O(catalog), the resolved image (as M(mimoe.edge.catalog_info) returns it in C(resolved)).
-  returned: with O(catalog)
+  description: With O(reference), the resolved image (as M(mimoe.edge.catalog_info) returns it in C(resolved)).
+  returned: with O(reference)
   type: dict
   sample:
     name: hello
@@ -275,63 +309,10 @@ diff:
     after: {digest: "sha256:9f86..."}
 '''
 
-import os
-
-from ansible.module_utils.basic import missing_required_lib
-
-from ansible_collections.mimoe.edge.plugins.module_utils._catalog import (
-    client_from_params,
-    fetch_to_cache,
-    parse_reference,
-    registry_argument_spec,
-    resolve,
-)
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
-    MCMError,
-    image_name_from_tag,
-    inspect_image_tar,
-)
+from ansible_collections.mimoe.edge.plugins.module_utils._catalog import registry_argument_spec, require_libraries
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_image import ImageManager
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
-from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputError
-from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import HAS_ORAS, ORAS_IMPORT_ERROR, OCIError
-
-
-def catalog_image(mcm, manager):
-    """``catalog: name@version``: resolve the image for ``arch`` and converge it (controller upload or node pull)."""
-    params = mcm.params
-    if not HAS_ORAS:
-        mcm.fail(missing_required_lib('oras'), exception=ORAS_IMPORT_ERROR)
-    registry = params['registry']
-    client = client_from_params(registry)
-    item, version = parse_reference(params['catalog'])
-    resolved = resolve(client, registry['namespace'], item, version, params['arch'])
-    if params['name'] and params['name'] != resolved['image_name']:
-        raise OCIError('name is %s but the image of %s for %s is called %s (RepoTag %s)'
-                       % (params['name'], params['catalog'], params['arch'], resolved['image_name'],
-                          resolved['repo_tag']), hint='omit name, or set it to %s' % resolved['image_name'])
-    if params['pull'] == 'node':
-        if not client.anonymous_blob_access(resolved['repository'], resolved['image_digest']):
-            raise OCIError('pull=node needs a registry that serves %s without credentials: the node downloads the '
-                           'blob URL itself and is never given a registry password' % resolved['url'],
-                           hint='use pull=controller (the controller downloads with the credentials and uploads), '
-                                'or allow anonymous pulls on the registry')
-        return manager.present_from_url(resolved['url'], resolved['image_name'], resolved['image_digest']), resolved
-
-    cache_dir = params['cache_dir']
-
-    def fetch(check_only=False):
-        path = os.path.join(cache_dir, '%s.tar' % resolved['hex'])
-        if check_only:
-            return os.path.isfile(path)
-        path, downloaded = fetch_to_cache(client, resolved, cache_dir)
-        if downloaded:
-            mcm.actions.append('downloaded %s from the catalog into %s' % (resolved['image_digest'], path))
-        resolved['path'] = path
-        return path
-
-    return manager.present_from_catalog(resolved, fetch, params['force'], params['wait'],
-                                        params['wait_timeout']), resolved
 
 
 def main():
@@ -344,62 +325,37 @@ def main():
         state=dict(type='str', default='present', choices=['present', 'absent']),
         wait=dict(type='bool', default=True),
         wait_timeout=dict(type='int', default=60),
-        catalog=dict(type='str'),
+        wait_sleep=dict(type='float', default=1),
+        reference=dict(type='str', aliases=['catalog']),
         arch=dict(type='str', choices=['amd64', 'arm64', 'arm']),
         pull=dict(type='str', default='controller', choices=['controller', 'node']),
+        node_registry_url=dict(type='str'),
+        node_credentials=dict(type='bool', default=False),
+        upload_mode=dict(type='str', default='multipart', choices=['multipart', 'base64']),
         cache_dir=dict(type='path', default='~/.cache/mimoe.edge/images'),
     )
     argument_spec.update(registry_argument_spec(apply_defaults=False))
     mcm = MCMModule(
         argument_spec,
         supports_check_mode=True,
-        mutually_exclusive=[('src', 'url', 'catalog')],
-        required_by={'digest': 'url', 'url': 'name', 'catalog': ('registry', 'arch')},
+        mutually_exclusive=[('src', 'url', 'reference')],
+        required_by={'digest': 'url', 'url': 'name', 'reference': ('registry', 'arch'),
+                     'node_registry_url': 'reference'},
         required_if=[
-            ('state', 'present', ('src', 'url', 'catalog'), True),
+            ('state', 'present', ('src', 'url', 'reference'), True),
             ('state', 'absent', ('name', 'src'), True),
+            ('node_credentials', True, ('reference',)),
         ],
     )
-    params = mcm.params
-    manager = ImageManager(mcm)
-    resolved = None
+    if mcm.params['reference']:
+        require_libraries(mcm.module)
+    manager = ImageManager(mcm.client, mcm.recorder, mcm.client_id)
     try:
-        if params['state'] == 'absent':
-            name = params['name']
-            if not name and not params['src']:
-                mcm.fail('name is empty: state=absent needs the name of the image to remove (or src, the archive '
-                         'to read it from)')
-            if not name:
-                name = inspect_image_tar(params['src'])['name']
-            result = manager.absent(name, force=params['force'])
-        elif params['catalog']:
-            result, resolved = catalog_image(mcm, manager)
-        elif params['src']:
-            result = manager.present_from_tar(params['src'], params['name'], params['force'],
-                                              params['wait'], params['wait_timeout'])
-        else:
-            if image_name_from_tag(params['name']) != params['name']:
-                mcm.fail('name must be the image name without a tag (for %s: %s)'
-                         % (params['name'], image_name_from_tag(params['name'])))
-            result = manager.present_from_url(params['url'], params['name'], params['digest'])
-    except MCMError as exc:
-        mcm.fail_mcm(exc, changed=getattr(exc, 'changed', False))
-    except (OCIError, InputError) as exc:  # InputError: a malformed catalog reference (_catalog.parse_reference)
-        mcm.fail(str(exc), error=exc.to_dict())
-
-    output = dict(changed=result['changed'], redeployed=result['redeployed'])
-    if result.get('image') is not None:
-        output['image'] = result['image']
-    if result.get('digest'):
-        output['digest'] = result['digest']
-    for key in ('config_digest', 'identity'):
-        if result.get(key):
-            output[key] = result[key]
-    if resolved is not None:
-        output['catalog'] = resolved
-    if mcm.diff_mode:
-        output['diff'] = dict(before=result['before'], after=result['after'])
-    mcm.exit(**output)
+        result = manager.run(mcm.params, diff=mcm.diff_mode)
+    except MimoeError as exc:
+        # A rejected node pull says itself whether it changed the node (it may have replaced an image first).
+        mcm.fail_from(exc, changed=getattr(exc, 'changed', mcm.recorder.changed))
+    mcm.exit(**result)
 
 
 if __name__ == '__main__':
