@@ -398,7 +398,8 @@ class ImageManager(object):
         url = resolved['url']
         node_url = params.get('node_registry_url')
         if node_url:
-            url = node_url.rstrip('/') + url[len(oci.url.rstrip('/')):]
+            # Same repository and digest, under the base URL the node reaches (a gateway proxy or a mirror).
+            url = node_url.rstrip('/') + url[url.index('/v2/'):]
         body = None
         if not oci.anonymous_blob_access(resolved['repository'], resolved['image_digest']):
             if not params.get('node_credentials'):

@@ -651,21 +651,37 @@ class Node:
         mode = request.query.get("mode", "reference")
         if mode not in ("payload", "reference"):
             raise HttpError(400, "mode must be payload or reference")
-        if isinstance(body.get("base64Image"), str) and body["base64Image"]:
+        has_payload = isinstance(body.get("base64Image"), str) and bool(body["base64Image"])
+        if self.api == "legacy":
+            # seed 002: the mode switch picks the field (default reference): payload = base64Image, reference = url.
+            if mode == "payload" and not has_payload:
+                raise HttpError(400, "mode=payload needs base64Image (the image archive, base64)")
+            if mode == "reference" and not (isinstance(body.get("url"), str) and body["url"]):
+                raise HttpError(400, "mode=reference (the default) needs url; send base64Image with mode=payload")
+        if has_payload and (self.api != "legacy" or mode == "payload"):
             try:
                 return base64.b64decode(body["base64Image"], validate=True)
             except ValueError:
                 raise HttpError(400, "base64Image is not valid base64") from None
         if isinstance(body.get("url"), str) and body["url"]:
-            return self._download(body["url"])
+            # {"authorization": "<scheme> <credentials>"}: what the node sends to the registry, the way a mim's
+            # context.http.request takes it [I: the MCM doc names no credential field for pulls].
+            authorization = body.get("authorization")
+            if authorization is not None and (not isinstance(authorization, str) or not authorization.strip()
+                                              or "\n" in authorization or "\r" in authorization):
+                raise HttpError(400, "authorization must be a non-empty header value")
+            return self._download(body["url"], authorization)
         raise HttpError(400, "no image received")
 
     @staticmethod
-    def _download(url):
+    def _download(url, authorization=None):
         if not re.match(r"^https?://", url, re.I):
             raise HttpError(400, "image url must be http or https")
+        request = urllib.request.Request(url)
+        if authorization:
+            request.add_unredirected_header("Authorization", authorization)  # never forwarded to a redirect target
         try:
-            with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 - scheme checked above
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - scheme checked above
                 data = answer.read(512 * 1024 * 1024 + 1)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise HttpError(400, "cannot download the image from %s: %s" % (url, getattr(exc, "reason", exc)))
