@@ -455,3 +455,12 @@ def node_authorization(registry):
     """The ``Authorization`` value a node sends to the registry: HTTP Basic of ``registry.username/password``."""
     text = '%s:%s' % (registry.get('username') or '', registry.get('password') or '')
     return 'Basic ' + base64.b64encode(text.encode('utf-8')).decode('ascii')
+
+
+def node_secrets(params):
+    """The values :func:`node_authorization` derives from the module's ``params`` (to mask in any output)."""
+    registry = (params or {}).get('registry')
+    if not (params or {}).get('node_credentials') or not isinstance(registry, dict) or not registry.get('username'):
+        return []
+    value = node_authorization(registry)
+    return [value, value.split(' ', 1)[1]]

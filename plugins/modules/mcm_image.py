@@ -220,6 +220,25 @@ EXAMPLES = r'''
           url: https://registry.example.com
       delegate_to: localhost
 
+    - name: Let the node pull through its gateway, with the registry's read-only account
+      mimoe.edge.mcm_image:
+        reference: hello@1.0.0
+        arch: "{{ mimoe_arch }}"
+        pull: node
+        node_registry_url: http://containers.local:8080
+        node_credentials: true
+        registry:
+          url: https://registry.example.com
+          username: reader
+          password: "{{ registry_password }}"
+      delegate_to: localhost
+
+    - name: Upload to a legacy node as base64 JSON (seed 002)
+      mimoe.edge.mcm_image:
+        src: examples/hello-mim/deploy/hello-v1-1.0.0.tar
+        upload_mode: base64
+      delegate_to: localhost
+
     - name: Remove the image
       mimoe.edge.mcm_image:
         name: hello-v1
@@ -311,7 +330,7 @@ diff:
 
 from ansible_collections.mimoe.edge.plugins.module_utils._catalog import registry_argument_spec, require_libraries
 from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_image import ImageManager
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_image import ImageManager, node_secrets
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
 
 
@@ -346,6 +365,8 @@ def main():
             ('state', 'absent', ('name', 'src'), True),
             ('node_credentials', True, ('reference',)),
         ],
+        # The Basic value handed to a node is a secret too, in whatever a node might echo back.
+        extra_secrets=node_secrets,
     )
     if mcm.params['reference']:
         require_libraries(mcm.module)
