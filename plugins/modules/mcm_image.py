@@ -122,9 +122,9 @@ options:
     description:
       - How the archive is sent to the node (O(src), or O(reference) with O(pull=controller)).
       - V(multipart) is a C(multipart/form-data) upload, which every node takes.
-      - V(base64) is the legacy API's JSON upload C({"base64Image": ...}) with C(mode=payload) (seed 002); only
+      - 'V(base64) is the legacy API''s JSON upload C({"base64Image": ...}) with C(mode=payload) (seed 002); only
         nodes of the legacy generation offer it, and the task fails on a current node before sending anything.
-        The archive grows by a third on the wire.
+        The archive grows by a third on the wire.'
     type: str
     choices: [multipart, base64]
     default: multipart
