@@ -110,3 +110,49 @@ def _recording_poll(sleeps):
         return poll_until(read, done, timeout, interval, clock=lambda: next(ticks) * interval,
                           sleep=sleeps.append, **kwargs)
     return poll
+
+
+class _Registry:
+    """The controller's view of a registry that needs credentials (``anonymous_blob_access`` False)."""
+
+    url = 'http://registry.controller:5000'
+
+    @staticmethod
+    def anonymous_blob_access(_repository, _digest):
+        return False
+
+
+RESOLVED = dict(name='hello', version='1.0.0', repository='hello', image_digest='sha256:' + 'f' * 64, hex='f' * 64,
+                image_name='hello-v1', repo_tag='hello-v1:1.0.0', size=10,
+                url='http://registry.controller:5000/v2/hello/blobs/sha256:' + 'f' * 64)
+
+
+def _node_pull_args(**extra):
+    return dict(dict(reference='hello@1.0.0', arch='amd64', pull='node', node_registry_url='http://gw.local:8080/',
+                     registry=dict(url=_Registry.url, username='reader', password='Re4der-Pa55')), **extra)
+
+
+def test_node_pull_needs_explicit_consent_for_credentials(node, run_module, monkeypatch):
+    monkeypatch.setattr(_mcm_image, 'resolve_catalog', lambda *a: (_Registry(), dict(RESOLVED)))
+    refused = run_module(mcm_image, node, _node_pull_args())
+    assert refused['failed'] is True and 'node_credentials=true' in refused['msg'] and node.writes == []
+
+
+def test_node_pull_goes_to_the_node_side_url_and_masks_what_the_node_echoes(node, run_module, monkeypatch):
+    """The node is asked for <node_registry_url>/v2/...; the Basic value it got is masked even if echoed back."""
+    from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
+    monkeypatch.setattr(_mcm_image, 'resolve_catalog', lambda *a: (_Registry(), dict(RESOLVED)))
+    sent = []
+
+    def request(method, path, json_body=None, **_kw):
+        sent.append((method, path, json_body))
+        raise MCMError('node says: cannot fetch %s with %s' % (json_body['url'], json_body['authorization']),
+                       status=400)
+    node.request = request
+    node.unwrap = lambda body: body
+    result = run_module(mcm_image, node, _node_pull_args(node_credentials=True))
+    assert result['failed'] is True
+    assert sent[0][2]['url'] == 'http://gw.local:8080/v2/hello/blobs/sha256:' + 'f' * 64
+    basic = sent[0][2]['authorization']
+    assert basic.startswith('Basic ') and basic.split()[1] not in result['_raw']
+    assert 'Re4der-Pa55' not in result['_raw']
