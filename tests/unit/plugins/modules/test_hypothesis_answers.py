@@ -39,6 +39,8 @@ def module_arg_sets(tmp_path):
                                       'state': ['started'], 'composition': ['shop'], 'name': ['h*']},
                       'image_filters': {'in_use': False, 'digest': ['sha256:' + 'a' * 64], 'name': ['*']}}],
         'mcm_export': [{}, {'dest': str(tmp_path / 'export.yml')}],
+        'mcm_prune': [{}, {'filters': {'name': ['hello-*'], 'keep': ['x'], 'until': '1h'}},
+                      {'mims': True, 'mims_filters': {'label': ['tier=web'], 'composition': 'shop'}}],
         'mcm_image': [{'src': tar}, {'src': tar, 'force': True, 'wait_timeout': 1}, {'name': 'hello-v1', 'state': 'absent'},
                       {'name': 'hello-v1', 'url': 'http://127.0.0.1:1/hello.tar', 'digest': 'sha256:' + 'a' * 64}],
         'mcm_mim': [dict(mim), dict(mim, wait=False), dict(mim, state='absent'), dict(mim, state='stopped'),
