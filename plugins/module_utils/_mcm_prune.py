@@ -147,8 +147,8 @@ class PruneManager(object):
             changed=bool(removed_mims or removed_images),
             images=[i.get('name') for i in removed_images],
             mims=[m.get('name') for m in removed_mims],
-            removed_images=[dict(name=i.get('name'), id=i.get('id'), digest=image_digest(i), size=i.get('size'))
-                            for i in removed_images],
+            image_details=[dict(name=i.get('name'), id=i.get('id'), digest=image_digest(i), size=i.get('size'))
+                           for i in removed_images],
             bytes_freed=sum(sizes) if known else None,
         )
         if diff:

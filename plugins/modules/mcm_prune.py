@@ -151,8 +151,8 @@ mims:
   type: list
   elements: str
   sample: [hello-v1]
-removed_images:
-  description: The images removed, as the node reported them.
+image_details:
+  description: The images removed (in check mode, to be removed), as the node reported them.
   returned: always
   type: list
   elements: dict
