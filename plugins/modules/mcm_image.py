@@ -116,6 +116,8 @@ options:
         not serve the image anonymously.
       - Off by default - a node is never given a registry password unless this is set. The credentials never
         appear in the task output, the actions or the diff. Prefer a read-only account for this.
+      - For registries with HTTP Basic authentication (htpasswd); a registry that answers with a Bearer token
+        challenge is not supported for node pulls yet (use O(pull=controller)).
     type: bool
     default: false
   upload_mode:
