@@ -115,6 +115,9 @@ class PruneManager(object):
                 continue
             if any(mim_uses_image(mim, image) for mim in mims):
                 continue
+            containers = image.get('containers')
+            if isinstance(containers, int) and not isinstance(containers, bool) and containers > 0:
+                continue  # a legacy node counts users we may not see (another client's containers): in use
             if filters.get('name') and not matches_any(name, filters['name']):
                 continue
             if matches_any(name, filters.get('keep')) or matches_any(image.get('id'), filters.get('keep')):

@@ -24,7 +24,8 @@ description:
   - 'Docker''s C(dangling) filter has no MCM counterpart: a node keeps one image per name (an upload replaces the
     image of that name), so no untagged leftovers exist. Use O(filters.until) and O(filters.name) instead.'
   - Every call is scoped to one client ID (O(client_id)); images and mims of other clients are neither seen nor
-    removed.
+    removed. An image that a legacy node reports as used by containers (C(containers) above 0) is kept even when
+    none of this client's mims uses it.
 author:
   - mimoe.edge contributors (@mimoe-edge)
 extends_documentation_fragment:

@@ -90,3 +90,10 @@ def test_unknown_sizes_give_no_bytes_freed(node, run_module):
 @pytest.mark.parametrize('text,seconds', [('90', 90), ('30m', 1800), ('1h30m', 5400), ('7d', 604800), ('2h', 7200)])
 def test_durations(text, seconds):
     assert parse_duration(text, 'x') == seconds
+
+
+def test_an_image_the_legacy_node_counts_as_used_is_kept(run_module):
+    node = fill(FakeNode(api='legacy'))
+    view = node.image_view
+    node.image_view = lambda img: dict(view(img), containers=1 if img['name'] == 'b' else 0)
+    assert run_module(mcm_prune, node, {}, check=True)['images'] == ['c-old']
