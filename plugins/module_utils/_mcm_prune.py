@@ -103,8 +103,9 @@ class PruneManager(object):
             selected.append(mim)
         return selected
 
-    def select_images(self, images, mims, filters, only=None):
-        """Images no mim in ``mims`` uses, that pass ``filters`` (and, when ``only`` is given, are among it)."""
+    def select_images(self, images, mims, filters, only=None, removed=()):
+        """Images no mim in ``mims`` uses, that pass ``filters`` (and, when ``only`` is given, are among it);
+        ``removed``: the mims this run removed (still counted in a legacy image's ``containers``)."""
         filters = filters or {}
         until = parse_duration(filters.get('until'), 'filters.until')
         now = self.clock()
@@ -116,8 +117,11 @@ class PruneManager(object):
             if any(mim_uses_image(mim, image) for mim in mims):
                 continue
             containers = image.get('containers')
-            if isinstance(containers, int) and not isinstance(containers, bool) and containers > 0:
-                continue  # a legacy node counts users we may not see (another client's containers): in use
+            if isinstance(containers, int) and not isinstance(containers, bool):
+                # A legacy node counts users we may not see (another client's containers), as listed before this
+                # run removed any: what is left after the removed mims is still in use.
+                if containers - sum(1 for mim in removed if mim_uses_image(mim, image)) > 0:
+                    continue
             if filters.get('name') and not matches_any(name, filters['name']):
                 continue
             if matches_any(name, filters.get('keep')) or matches_any(image.get('id'), filters.get('keep')):
@@ -141,7 +145,7 @@ class PruneManager(object):
             only = [i for i in images if any(mim_uses_image(m, i) for m in removed_mims)]
         removed_images = []
         if params['images']:
-            removed_images = self.select_images(images, mims, params['filters'], only)
+            removed_images = self.select_images(images, mims, params['filters'], only, removed_mims)
             for image in removed_images:
                 self.images.remove_image(image)
         sizes = [i.get('size') for i in removed_images]

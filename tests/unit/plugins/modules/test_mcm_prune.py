@@ -97,3 +97,12 @@ def test_an_image_the_legacy_node_counts_as_used_is_kept(run_module):
     view = node.image_view
     node.image_view = lambda img: dict(view(img), containers=1 if img['name'] == 'b' else 0)
     assert run_module(mcm_prune, node, {}, check=True)['images'] == ['c-old']
+
+
+def test_a_purge_on_legacy_discounts_the_containers_it_removed(run_module):
+    """The image listing (with its containers count) is read before the purge removes the mims."""
+    node = fill(FakeNode(api='legacy'))
+    view = node.image_view
+    node.image_view = lambda img: dict(view(img), containers=sum(1 for m in node.mims if m['image'] == img['name']))
+    result = run_module(mcm_prune, node, {'mims': True})
+    assert result['mims'] == ['a-web'] and result['images'] == ['a']
