@@ -76,6 +76,13 @@ def refreshed_release(env, info):
     return env
 
 
+def remove_image(client, recorder, image, users=()):
+    """Remove one image of the node through ``recorder`` (check mode: only recorded): the one ``removed image``
+    action. ``users``: names of the mims removed just before, for the node's conflict message."""
+    return recorder.change('removed image %s' % image.get('name'), client.delete_image,
+                           image.get('id') or image.get('name'), image.get('name'), list(users))
+
+
 # ---------------------------------------------------------------- archive sources
 
 class TarSource(object):
@@ -276,9 +283,7 @@ class ImageManager(object):
         """Remove the ``users`` (if any), then the image."""
         for mim in users:
             self.remove_mim(mim)
-        self.recorder.change('removed image %s' % image.get('name'), self.client.delete_image,
-                             image.get('id') or image.get('name'), image.get('name'),
-                             [m.get('name') for m in users])
+        remove_image(self.client, self.recorder, image, [m.get('name') for m in users])
 
     # ------------------------------------------------------------ states
 
