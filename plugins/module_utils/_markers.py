@@ -14,7 +14,8 @@ they describe. Users may not set these keys themselves.
   sorted and comma-separated.
 * ``MIMOE_RELEASE``: the release a mim runs, as compact JSON: ``image`` (name), ``version``, ``digest`` (sha256 of
   the archive file), ``config_digest`` (sha256 of the image's config JSON, the Docker image id) and ``revision``
-  (an integer counting the releases of this mim on this node). Unknown fields are kept when read.
+  (an integer counting the releases of this mim on this node), and ``history``: the releases before it, newest
+  first (each ``revision``, ``version``, ``digest``, ``config_digest``; see ``_mcm_release.py``).
 * ``MIMOE_LABELS``: the mim's labels (``mcm_mim labels``), as compact JSON of a string-to-string map with sorted
   keys. Modules show them as ``labels``, never as ordinary env.
 
@@ -35,7 +36,7 @@ LABELS_KEY = 'MIMOE_LABELS'
 RESERVED_KEYS = (COMPOSITION_KEY, SECRET_KEYS_KEY, RELEASE_KEY, LABELS_KEY)
 
 _DIGEST = re.compile(r'^sha256:[0-9a-f]{64}$')
-_RELEASE_FIELDS = ('image', 'version', 'digest', 'config_digest', 'revision')
+_RELEASE_FIELDS = ('image', 'version', 'digest', 'config_digest', 'revision', 'history')
 
 
 def encode_secret_keys(names):
@@ -78,6 +79,11 @@ def decode_release(env):
             release[key] = data[key]
     if isinstance(data.get('revision'), int) and not isinstance(data.get('revision'), bool) and data['revision'] >= 0:
         release['revision'] = data['revision']
+    if isinstance(data.get('history'), list):
+        history = [decode_release({RELEASE_KEY: json.dumps(entry)}) for entry in data['history']
+                   if isinstance(entry, dict) and 'history' not in entry]
+        release['history'] = [entry for entry in history if entry and entry.get('digest')
+                              and isinstance(entry.get('revision'), int)]
     return release or None
 
 

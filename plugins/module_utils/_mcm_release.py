@@ -69,6 +69,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
     node_view_env,
 )
 
+HISTORY_LIMIT = 10
 STEPS = ('read', 'backup', 'remove_mim', 'upload_image', 'deploy', 'restore', 'health_check')
 BACKUP_DIR = 'mimoe.edge'
 _MISSING_BACKUP = re.compile(r'not found|no such file|does not exist', re.I)
@@ -173,6 +174,92 @@ def version_of(image, marker):
     return ''
 
 
+def revisions(marker):
+    """A node's revision history from its release marker, newest first: the current release (``current: true``)
+    then the earlier ones the marker remembers (``revision``, ``version``, ``digest``)."""
+    if not marker or not marker.get('digest'):
+        return []
+    rows = [dict(revision=marker.get('revision', 0), version=marker.get('version') or '', digest=marker['digest'],
+                 current=True)]
+    for entry in marker.get('history') or []:
+        rows.append(dict(revision=entry['revision'], version=entry.get('version') or '', digest=entry['digest'],
+                         current=False))
+    return rows
+
+
+def next_history(before):
+    """The ``history`` the marker of the next release keeps: the release leaving the node first, then what its own
+    marker remembered, at most HISTORY_LIMIT entries."""
+    marker = before.get('marker') or {}
+    entries = []
+    if before.get('image') is not None and before.get('digest'):
+        entry = dict(revision=before.get('revision') or 0, version=before.get('version') or '',
+                     digest=before['digest'])
+        if marker.get('config_digest'):
+            entry['config_digest'] = marker['config_digest']
+        entries.append(entry)
+    for old in marker.get('history') or []:
+        if all(old['revision'] != e['revision'] for e in entries):
+            entries.append(dict((k, v) for k, v in old.items() if k in ('revision', 'version', 'digest',
+                                                                          'config_digest')))
+    return entries[:HISTORY_LIMIT]
+
+
+def pick_revision(marker, wanted, mim):
+    """The history entry ``wanted`` names: ``previous`` (the release before the current one) or a revision number.
+    Raises :class:`SpecError` naming what the node remembers."""
+    rows = revisions(marker)
+    known = ', '.join('%s (%s)' % (r['revision'], r['version'] or r['digest'][:19]) for r in rows) or 'none'
+    if not rows:
+        raise SpecError('the mim %s has no release marker on this node (deployed outside mimoe.edge.mim_release, or '
+                        'by a version before revision history): roll back by image_digest or image_tar instead' % mim)
+    text = str(wanted).strip().lower()
+    if text == 'previous':
+        if len(rows) < 2:
+            raise SpecError('the mim %s has no revision before %s on this node (revisions: %s)'
+                            % (mim, rows[0]['revision'], known))
+        return rows[1]
+    if not text.isdigit():
+        raise SpecError('revision must be "previous" or a revision number, got %r' % (wanted,))
+    for row in rows:
+        if row['revision'] == int(text):
+            return row
+    raise SpecError('the mim %s has no revision %s on this node (it remembers: %s)' % (mim, text, known))
+
+
+def archive_for(digest, cache_dir, registry, namespace):
+    """The path of the archive ``digest`` on the controller: the cache first (a speed-up), else fetched from the
+    registry where every release rolled out is kept; raises ReleaseStepError when neither has it."""
+    if cache_dir and digest:
+        path = os.path.join(cache_dir, '%s.tar' % digest_hex(digest))
+        if os.path.isfile(path):
+            return path
+    if registry is None:
+        raise ReleaseStepError('the archive of the release %s is not available: it is not in the cache %s and no '
+                               'registry is configured' % (digest, cache_dir or '(none)'))
+    from ansible_collections.mimoe.edge.plugins.module_utils._catalog import fetch_release
+    directory = cache_dir or tempfile.mkdtemp(prefix='mimoe-release-')
+    path, _downloaded = fetch_release(registry, namespace, digest, directory)
+    return path
+
+
+def target_from_revision(client, name, wanted, env, secret_env, cache_dir, registry, namespace):
+    """The Target of revision ``wanted`` of the mim ``name``, from the history its node keeps in the release marker
+    (a fresh controller needs nothing else) and the archive from the cache or the registry. Returns (target, entry)."""
+    if not name:
+        raise SpecError('name is required with revision: the revision history belongs to one mim')
+    mim = client.find_mim(name)
+    if mim is None:
+        raise SpecError('the mim %s is not on the node, so it has no revision history there' % name)
+    node_env = env_as_dict(mim.get('env'))
+    if node_env is None:
+        raise SpecError('this node (legacy API) does not return env, so the revision history of %s cannot be read '
+                        'there: roll back by image_digest or image_tar instead' % name)
+    entry = pick_revision(decode_release(node_env), wanted, name)
+    path = archive_for(entry['digest'], cache_dir, registry, namespace)
+    return Target.from_archive(path, name, env, secret_env), entry
+
+
 def without_marker(env):
     """A node env without the markers the collection keeps there (release, secret key names)."""
     return dict((k, v) for k, v in (env or {}).items() if k not in (RELEASE_KEY, SECRET_KEYS_KEY))
@@ -236,7 +323,7 @@ class ReleaseManager(object):
         env = dict(self.target.env)
         env[RELEASE_KEY] = encode_release(dict(image=self.target.image_name, version=self.target.version,
                                                digest=self.target.digest, config_digest=self.target.config_digest,
-                                               revision=revision))
+                                               revision=revision, history=next_history(self.before) or None))
         if self.target.secret_keys:
             # The node remembers which keys are secret, so that mcm_info and any later diff mask them.
             env[SECRET_KEYS_KEY] = encode_secret_keys(self.target.secret_keys)
@@ -285,6 +372,7 @@ class ReleaseManager(object):
         self.result['api_version'] = self.client.api_version
         self.result['from'] = dict(version=self.before['version'], digest=digest or '',
                                    revision=self.before['revision'])
+        self.result['history'] = revisions(marker)
 
         reasons = []
         image_same = False
@@ -621,18 +709,13 @@ class ReleaseManager(object):
         return None
 
     def _previous_archive(self):
-        before = self.before
-        cache_dir = self.opts.get('cache_dir')
         cached = self._cached_previous()
         if cached:
             return cached
-        registry = self.opts.get('registry')
-        if registry is None:
-            raise ReleaseStepError('the archive of the previous release %s is not available' % before['digest'])
-        from ansible_collections.mimoe.edge.plugins.module_utils._catalog import fetch_release
-        directory = cache_dir or tempfile.mkdtemp(prefix='mimoe-release-')
-        path, _downloaded = fetch_release(registry, self.opts.get('namespace'), before['digest'], directory)
-        return path
+        if self.opts.get('registry') is None:
+            raise ReleaseStepError('the archive of the previous release %s is not available' % self.before['digest'])
+        return archive_for(self.before['digest'], self.opts.get('cache_dir'), self.opts.get('registry'),
+                           self.opts.get('namespace'))
 
     def _rollback_steps(self):
         before = self.before

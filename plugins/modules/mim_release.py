@@ -53,7 +53,7 @@ options:
   src:
     description:
       - Path of the image archive (docker-save layout) on the controller. Validated and hashed by the module.
-      - Mutually exclusive with O(image).
+      - Mutually exclusive with O(image) and O(revision).
     type: path
   image:
     description:
@@ -63,8 +63,19 @@ options:
         M(mimoe.edge.catalog_info) (keys C(image_digest), C(image_name), C(image_version), C(path), C(url),
         C(repository), ...), or a dictionary of such entries by architecture (C(amd64), C(arm64), C(arm)), from
         which O(arch) picks the node's.
-      - Mutually exclusive with O(src).
+      - Mutually exclusive with O(src) and O(revision).
     type: dict
+  revision:
+    description:
+      - Bring the mim back to a release the node remembers instead of O(src) or O(image), like C(helm rollback).
+        V(previous) is the release before the current one; or a revision number (see RV(history)).
+      - The node keeps the revision history of each mim in its release marker (the last 10 releases), so a fresh
+        controller needs nothing else; the archive comes from O(cache_dir) or O(registry) (where every release
+        rolled out with a registry is kept by digest). Needs O(name), and a node that returns env (current API).
+      - The rollback is a new revision, as with Helm; O(env) and O(secret_env) are deployed with it.
+      - Mutually exclusive with O(src) and O(image).
+    type: str
+    version_added: 0.3.0
   arch:
     description:
       - Architecture of the node; picks its image when O(image) has one entry per architecture.
@@ -245,6 +256,18 @@ EXAMPLES = r'''
       namespace: edge
   register: release
 
+- name: Back to the previous revision, from any controller (the node remembers its history)
+  mimoe.edge.mim_release:
+    mcm_url: "{{ mcm_url }}"
+    mcm_token: "{{ mcm_token }}"
+    name: hello-v1
+    revision: previous
+    env:
+      MCM.BASE_API_PATH: /hello/v1
+    registry:
+      url: https://registry.example.com
+      namespace: edge
+
 - name: One line per node
   ansible.builtin.debug:
     msg: "{{ inventory_hostname }} {{ release.summary }}"
@@ -280,6 +303,22 @@ to:
   returned: when the node could be read
   type: dict
   sample: {version: 1.1.0, digest: "sha256:9a8b...", revision: 4}
+history:
+  description:
+    - The revision history of the mim on the node before this task, newest first; the first entry is the current
+      release (C(current=true)). Each entry has C(revision), C(version), C(digest), C(current).
+    - Empty when the mim has no release marker.
+  returned: when the node could be read
+  type: list
+  elements: dict
+  sample: [{revision: 4, version: 1.1.0, digest: "sha256:9a8b...", current: true},
+           {revision: 3, version: 1.0.0, digest: "sha256:0f1e...", current: false}]
+  version_added: 0.3.0
+revision_target:
+  description: With O(revision), the history entry it named (C(revision), C(version), C(digest)).
+  returned: when O(revision) is set and found
+  type: dict
+  version_added: 0.3.0
 mim:
   description: Name of the mim.
   returned: always
@@ -362,8 +401,10 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMM
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_release import (
     ReleaseFailed,
     ReleaseManager,
+    ReleaseStepError,
     Target,
     pick_image,
+    target_from_revision,
     mask_result,
     mask_text,
 )
@@ -422,6 +463,7 @@ def main():
     argument_spec = dict(
         src=dict(type='path'),
         image=dict(type='dict'),
+        revision=dict(type='str'),
         arch=dict(type='str', choices=['amd64', 'arm64', 'arm']),
         pull=dict(type='str', default='controller', choices=['controller', 'node']),
         name=dict(type='str'),
@@ -448,8 +490,8 @@ def main():
         fingerprint_file=dict(type='path'),
         registry=registry_spec(),
     )
-    mcm = MCMModule(argument_spec, supports_check_mode=True, mutually_exclusive=[('src', 'image')],
-                    required_one_of=[('src', 'image')])
+    mcm = MCMModule(argument_spec, supports_check_mode=True, mutually_exclusive=[('src', 'image', 'revision')],
+                    required_one_of=[('src', 'image', 'revision')], required_by={'revision': 'name'})
     params = mcm.params
     if params['poll_interval'] <= 0 or params['wait_timeout'] < 0 or params['datastore_timeout'] < 0:
         mcm.fail('poll_interval must be more than 0, wait_timeout and datastore_timeout 0 or more')
@@ -457,12 +499,26 @@ def main():
     base = dict(status='failed', mim=params['name'] or '', rolled_back=False, touched=False, resumed=False,
                 data_restored=False, backup='', failed_step='read', rollback_error='', reasons=[], plan=[], steps=[])
     try:
-        target = target_of(params)
+        options = options_of(params, mcm)
+        entry = None
+        if params['revision']:
+            target, entry = target_from_revision(mcm.client, params['name'], params['revision'], params['env'],
+                                                 params['secret_env'], options['cache_dir'], options['registry'],
+                                                 options['namespace'])
+        else:
+            target = target_of(params)
         base['mim'] = target.mim
-        manager = ReleaseManager(mcm, target, options_of(params, mcm))
+        manager = ReleaseManager(mcm, target, options)
+        if entry is not None:
+            manager.result['revision_target'] = dict((k, entry[k]) for k in ('revision', 'version', 'digest'))
         result = manager.run()
     except SpecError as exc:
         mcm.fail('Invalid release: %s' % exc, **dict(base, error=str(exc), summary='invalid release: %s' % exc))
+    except ReleaseStepError as exc:
+        # Before any write: the archive of the wanted revision could not be found.
+        message = '%s: %s (node untouched)' % (params['mcm_url'], exc.message)
+        mcm.fail(mask_text(message, secrets), **mask_result(dict(base, error=exc.message, summary=exc.message),
+                                                              secrets))
     except ReleaseFailed as exc:
         mcm.fail(mask_text(exc.message, secrets), **mask_result(exc.result, secrets))
     except (MCMError, OCIError) as exc:

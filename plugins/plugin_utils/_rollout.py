@@ -20,7 +20,8 @@ from ansible.errors import AnsibleFilterError
 
 STATUSES = ('upgraded', 'unchanged', 'rolled_back', 'failed')
 REPORT_FIELDS = ('status', 'summary', 'mim', 'api_version', 'backup', 'data_restored', 'resumed', 'rolled_back',
-                 'touched', 'failed_step', 'error', 'rollback_error', 'rollback_source', 'plan', 'steps')
+                 'touched', 'failed_step', 'error', 'rollback_error', 'rollback_source', 'plan', 'steps', 'history',
+                 'revision_target')
 
 
 def serial_batches(serial, total):
@@ -103,27 +104,66 @@ def rollout_batch_state(report, batch, canaries, max_fail_percentage=0, canary_g
                 final=stops or batch['number'] == batch['count'])
 
 
-def rollout_report(hostvars, hosts, var, image='', canary=()):
-    """The JSON report of a rollout: counts by status (``not_reached`` for hosts without a result) and each node."""
-    nodes = {}
+def _node_entry(result, host, canary):
+    status = result['status'] if result['status'] in STATUSES else 'failed'
+    node = dict((key, result.get(key)) for key in REPORT_FIELDS)
+    before, after = result.get('from') or {}, result.get('to') or {}
+    node.update(host=host, status=status, api=result.get('api_version') or '',
+                from_version=before.get('version') or '', from_digest=before.get('digest') or '',
+                from_revision=before.get('revision'), to_version=after.get('version') or '',
+                to_digest=after.get('digest') or '', revision=after.get('revision'), error=result.get('error') or '',
+                rollback_error=result.get('rollback_error') or '', canary=host in canary)
+    return node
+
+
+def _report(nodes, hosts, image):
     counts = dict((status, 0) for status in STATUSES)
     counts['not_reached'] = 0
     for host in hosts:
-        result = _result_of(hostvars, host, var)
-        if result is None:
-            counts['not_reached'] += 1
-            continue
-        status = result['status'] if result['status'] in STATUSES else 'failed'
-        counts[status] += 1
-        node = dict((key, result.get(key)) for key in REPORT_FIELDS)
-        before, after = result.get('from') or {}, result.get('to') or {}
-        node.update(host=host, status=status, api=result.get('api_version') or '',
-                    from_version=before.get('version') or '', from_digest=before.get('digest') or '',
-                    to_version=after.get('version') or '', to_digest=after.get('digest') or '',
-                    revision=after.get('revision'), error=result.get('error') or '',
-                    rollback_error=result.get('rollback_error') or '', canary=host in canary)
-        nodes[host] = node
+        counts[nodes[host]['status'] if host in nodes else 'not_reached'] += 1
     return dict(image=image, counts=counts, nodes=nodes)
+
+
+def rollout_report(hostvars, hosts, var, image='', canary=()):
+    """The JSON report of a rollout: counts by status (``not_reached`` for hosts without a result) and each node."""
+    nodes = {}
+    for host in hosts:
+        result = _result_of(hostvars, host, var)
+        if result is not None:
+            nodes[host] = _node_entry(result, host, canary)
+    return _report(nodes, hosts, image)
+
+
+def rollout_summary(previous, results, hosts, batch_hosts, serial, canary_count=1, max_fail_percentage=0,
+                    canary_gate=True, image=''):
+    """The end of one serial batch, computed once: ``report`` (the report so far: ``previous``, the report of the
+    earlier batches of this run, with this batch's ``results`` {host: registered result} merged in), ``batch``,
+    ``failed``, ``failed_canaries``, ``stops``, ``final`` (see :func:`rollout_batch_state`) and ``lines`` (``batch
+    n/m``, one line per node, and on the final batch the table)."""
+    hosts = list(hosts)
+    batch_hosts = [h for h in hosts if h in set(batch_hosts)] or list(batch_hosts)
+    if not batch_hosts:
+        raise AnsibleFilterError('the batch has no hosts')
+    batch = rollout_batch(hosts, batch_hosts[0], serial)
+    batch['hosts'] = batch_hosts
+    canaries = hosts[:int(canary_count)]
+    nodes = {}
+    if previous and batch['number'] > 1:
+        # Only hosts of this play that are not in this batch: a report of another play or run is never mixed in.
+        nodes = dict((h, n) for h, n in (previous.get('nodes') or {}).items() if h in hosts and h not in batch_hosts)
+    for host in batch_hosts:
+        result = (results or {}).get(host)
+        if isinstance(result, dict) and result.get('status'):
+            nodes[host] = _node_entry(result, host, canaries)
+    report = _report(nodes, hosts, image)
+    state = rollout_batch_state(report, batch, canaries, max_fail_percentage, canary_gate)
+    lines = ['batch %d/%d' % (batch['number'], batch['count'])] + rollout_lines(report, batch_hosts)
+    if state['final']:
+        lines += ['', 'summary of %s' % image] + rollout_table(report, hosts)
+    if state['failed_canaries']:
+        lines.append('mim_rollout: canary node(s) %s failed: the rollout stops here, no other node is touched'
+                     % ', '.join(state['failed_canaries']))
+    return dict(state, report=report, batch=dict(number=batch['number'], count=batch['count']), lines=lines)
 
 
 def rollout_table(report, hosts):

@@ -13,7 +13,8 @@ by side, from the same start state (no image, no mim on any node):
   (b)  its idempotent re-run;
   (a*) (a) again with ``MIMOE_EDGE_IN_PROCESS=false`` (the module path), at the N of ``--module-path-nodes``;
   (c)  ``tests/benchmarks/naive_rollout.yml``: the same steps with ``ansible.builtin.uri``;
-  (d)  ``tests/benchmarks/raw_floor.py``: the same HTTP calls from 25 threads (``requests``).
+  (d)  ``tests/benchmarks/raw_floor.py``: the same HTTP calls from 25 threads (``requests``);
+  (e)  ``tests/benchmarks/floor_task.yml``: the Ansible floor, one empty in-process task per node, same play shape.
 
 Measured per run: wall time, CPU time of the process and its descendants (``getrusage(RUSAGE_CHILDREN)``),
 peak memory of the controller (largest process: ``ru_maxrss``; whole process tree: sum of PSS sampled from
@@ -57,6 +58,7 @@ BIN = os.path.dirname(sys.executable)
 ANSIBLE_PLAYBOOK = os.path.join(BIN, 'ansible-playbook')
 ROLLOUT = os.path.join(ROOT, 'playbooks', 'rollout.yml')
 NAIVE = os.path.join(HERE, 'naive_rollout.yml')
+FLOOR_TASK = os.path.join(HERE, 'floor_task.yml')
 RAW_FLOOR = os.path.join(HERE, 'raw_floor.py')
 IMAGE = 'hello-v1'
 ENV = {'MCM.BASE_API_PATH': '/hello/v1'}
@@ -68,7 +70,8 @@ NO_MODULE_ACTIONS = frozenset([
     'ansible.builtin.include_tasks', 'ansible.builtin.include_role', 'ansible.builtin.import_tasks',
     'ansible.builtin.validate_argument_spec', 'ansible.builtin.meta', 'validate_argument_spec',
     'mimoe.edge.mcm_image', 'mimoe.edge.mcm_mim', 'mimoe.edge.mcm_composition', 'mimoe.edge.mcm_datastore',
-    'mimoe.edge.mcm_info', 'mimoe.edge.mim_package_info',
+    'mimoe.edge.mcm_info', 'mimoe.edge.mim_package_info', 'mimoe.edge.mim_release', 'mimoe.edge.rollout_summary',
+    'mimoe.edge.catalog_info',
 ])
 
 LABELS = {
@@ -77,6 +80,7 @@ LABELS = {
     'a_module': '(a*) rollout.yml, first run, module path',
     'c': '(c) naive ansible.builtin.uri playbook',
     'd': '(d) raw HTTP floor, 25 threads',
+    'e': '(e) Ansible floor: one empty in-process task per node',
 }
 
 
@@ -253,6 +257,13 @@ class Bench:
         result['timing'] = _read_json(timing)
         return result
 
+    def floor_task(self, fleet):
+        timing = self._timing_file()
+        cmd = [ANSIBLE_PLAYBOOK, '-i', fleet.inventory_path, '-f', str(self.forks), FLOOR_TASK]
+        result = measure(cmd, self.ansible_env(timing))
+        result['timing'] = _read_json(timing)
+        return result
+
     def raw(self, fleet):
         nodes = os.path.join(self.work, 'nodes-%d.json' % len(fleet.nodes))
         with open(nodes, 'w', encoding='utf-8') as handle:
@@ -293,7 +304,8 @@ def run_size(bench, count, module_path, profile_dir):
     print('N=%d: starting %d simulator nodes' % (count, count), flush=True)
     results = {}
     with SimFleet(count, data_dir=os.path.join(bench.work, 'fleet-%d' % count), timeout=300) as fleet:
-        plan = [('a', lambda: bench.rollout(fleet)), ('b', lambda: bench.rollout(fleet))]
+        plan = [('a', lambda: bench.rollout(fleet)), ('b', lambda: bench.rollout(fleet)),
+                ('e', lambda: bench.floor_task(fleet))]
         if module_path:
             plan += [('clean', None), ('a_module', lambda: bench.rollout(fleet, in_process=False))]
         plan += [('clean', None), ('c', lambda: bench.naive(fleet)), ('clean', None), ('d', lambda: bench.raw(fleet))]
@@ -393,11 +405,20 @@ def closing_note(results, big):
                   'took %.2fx the wall time and %.2fx the CPU of (a).'
                   % (size, results[size]['a_module']['wall'] / results[size]['a']['wall'],
                      results[size]['a_module']['cpu'] / results[size]['a']['cpu']), '']
-    lines += ['What is left to reach the targets for (a): the per-node tasks that still run a module (the '
-              'journal write and removal, the health check) need to run without AnsiballZ, like the MCM modules do now; and every task per node '
-              'costs the per-task overhead above, so fewer, larger tasks per node are the other lever. '
-              '(b) and the linear growth are met; (b) reads each node once (`mcm_info` with `compare_mim`) and '
-              'uploads nothing.', '']
+    floor_e = res.get('e')
+    release = next((t for t in tasks if t.get('action') == 'mimoe.edge.mim_release'), None)
+    b_tasks = ((res.get('b') or {}).get('timing') or {}).get('tasks') or []
+    b_release = next((t for t in b_tasks if t.get('action') == 'mimoe.edge.mim_release'), None)
+    if floor_e and release and b_release:
+        e_task = next((t for t in (floor_e.get('timing') or {}).get('tasks') or []
+                       if t.get('action') == 'ansible.builtin.debug'), None)
+        lines += ['Per node at N = %d: the release task took %.0f ms of wall time per node in (a) and %.0f ms in '
+                  '(b) (unchanged: one fork, the per-node templates, 2 GETs); the empty task of (e) %s. The rest of '
+                  '(b), %.1f s, is per run and per batch (ansible-playbook start, inventory, the prepare step, 3 '
+                  'controller tasks per batch).' % (
+                      big, 1000.0 * release['wall'] / big, 1000.0 * b_release['wall'] / big,
+                      ('%.0f ms' % (1000.0 * e_task['wall'] / big)) if e_task else 'not timed',
+                      res['b']['wall'] - b_release['wall']), '']
     return lines
 
 
@@ -446,8 +467,8 @@ def render(results, info, forks, seconds):
                info.get('load_peak', 'not recorded'), info.get('cores')), '',
            '## What runs', '',
            '- **(a)** `playbooks/rollout.yml` on nodes without the image: `serial: [1, "100%%"]` (a canary, then '
-           'the rest), forks %d; per node one state read, upload, deploy and wait, health check (no backup: '
-           'the nodes have no mim yet), the JSON report.' % forks,
+           'the rest), forks %d; per node one `mim_release` task: one state read, upload, deploy and wait, '
+           'health check (no backup: the nodes have no mim yet); per batch the summary and the JSON report.' % forks,
            '- **(b)** the same command again: every node is unchanged (one state read per node; 0 bytes uploaded, '
            '0 writes, checked).',
            '- **(a\\*)** (a) with `MIMOE_EDGE_IN_PROCESS=false`: the same role through the module path '
@@ -456,6 +477,8 @@ def render(results, info, forks, seconds):
            'upload, list mims, deploy, poll until started, health check), forks %d, no serial, no canary, no '
            'report: less work than (a).' % forks,
            '- **(d)** `tests/benchmarks/raw_floor.py`: the same HTTP calls with `requests`, 25 threads.',
+           '- **(e)** `tests/benchmarks/floor_task.yml`: the Ansible floor, the play shape of (a) with one empty '
+           'in-process task per node (`debug` below its verbosity threshold: a fork and an action, no HTTP).',
            '- Each of (a), (a\\*), (c), (d) starts from nodes without image or mim; each run is checked (exit '
            'status, report counts, bytes uploaded) before it counts.', '',
            'Columns: wall time; CPU = user+system of the command and all its descendants; max RSS = the largest '
@@ -467,7 +490,7 @@ def render(results, info, forks, seconds):
         out += ['### N = %d nodes' % size, '',
                 '| run | wall s | s per node | CPU s | max RSS MB | peak PSS MB | requests | writes | bytes uploaded |',
                 '|---|---|---|---|---|---|---|---|---|']
-        for name in ('a', 'b', 'a_module', 'c', 'd'):
+        for name in ('a', 'b', 'a_module', 'c', 'd', 'e'):
             result = results[size].get(name)
             if not result:
                 continue
@@ -478,13 +501,17 @@ def render(results, info, forks, seconds):
         out.append('')
     out += ['## Ratios and targets', '',
             '| N | (c)/(a): (a) is x times faster than naive | (a)/(d): (a) vs raw floor | (b)/(a): re-run share '
-            '| (a\\*)/(a): module path vs in-process |', '|---|---|---|---|---|']
+            '| (a\\*)/(a): module path vs in-process | (a)/(e): (a) vs the Ansible floor | (b)/(e) |',
+            '|---|---|---|---|---|---|---|']
     for size in sizes:
         res = results[size]
         module = ('%.2f' % (res['a_module']['wall'] / res['a']['wall'])) if 'a_module' in res else 'not run'
-        out.append('| %d | %.2f | %.2f | %.0f %% | %s |' % (
+        floor_e = res.get('e')
+        out.append('| %d | %.2f | %.2f | %.0f %% | %s | %s | %s |' % (
             size, res['c']['wall'] / res['a']['wall'], res['a']['wall'] / res['d']['wall'],
-            100.0 * res['b']['wall'] / res['a']['wall'], module))
+            100.0 * res['b']['wall'] / res['a']['wall'], module,
+            '%.2f' % (res['a']['wall'] / floor_e['wall']) if floor_e else 'not run',
+            '%.2f' % (res['b']['wall'] / floor_e['wall']) if floor_e else 'not run'))
     out.append('')
     big, small = sizes[-1], sizes[0]
     res = results[big]
@@ -492,7 +519,9 @@ def render(results, info, forks, seconds):
     floor = res['a']['wall'] / res['d']['wall']
     rerun = res['b']['wall'] / res['a']['wall']
     growth = results[big]['a']['wall'] / results[small]['a']['wall']
-    out += ['Targets at N = %d (from issue 7):' % big, '',
+    floor_e = res.get('e')
+    out += ['Targets at N = %d (from issue 14; one run, same machine: compare the ratios, not the seconds, with '
+            'other runs):' % big, '',
             '| target | measured | |', '|---|---|---|',
             '| (a) at least 3x faster than (c) | %.2fx | %s |' % (faster, _verdict(faster >= 3)),
             '| (a) at most 4x (d) | %.2fx | %s |' % (floor, _verdict(floor <= 4)),
@@ -500,16 +529,24 @@ def render(results, info, forks, seconds):
                                                          _verdict(res['b']['nodes']['bytes_uploaded'] == 0)),
             '| (b) at most 25 %% of (a) | %.0f %% | %s |' % (100 * rerun, _verdict(rerun <= 0.25)),
             '| (a) grows about linearly from N=%d to N=%d (x%.0f nodes) | x%.2f time | %s |'
-            % (small, big, float(big) / small, growth, _verdict(growth <= 1.2 * big / small)), '']
+            % (small, big, float(big) / small, growth, _verdict(growth <= 1.2 * big / small))]
+    if floor_e:
+        out.append('| (a) within 2x of the Ansible floor (e), as (a) > 4x (d) | %.2fx | %s |'
+                   % (res['a']['wall'] / floor_e['wall'], _verdict(res['a']['wall'] <= 2 * floor_e['wall'])))
+    out.append('')
     out += ['## Where the time goes', '',
-            'A task of an MCM module costs the controller one fork of a worker and the module\'s own work: the '
-            'modules run in-process (see below). Every task that still runs a module through AnsiballZ costs a '
-            'Python start, the payload and its imports (about 0.3 s of CPU, much more wall time when the cores are '
-            'busy), per host. In the role these are, per upgraded node: the journal write (`copy`: a `stat` and a '
-            '`copy` module) and its removal (`file`), and the health check (`ansible.builtin.uri`); per serial '
-            'batch: the JSON report (`copy`), and the image cache (`file`, `copy`) only while the archive\'s digest '
-            'is not cached yet (the archive itself is validated and hashed by one in-process `mim_package_info`). The naive playbook (c) runs six AnsiballZ modules per node. The re-run (b) pays the per-batch '
-            'tasks and one in-process read per node.', '',
+            'Every task per node costs the controller a worker fork, the templating of its arguments in that '
+            'worker (Jinja compiles every template again in each forked worker: there is no shared cache) and the '
+            'handling of its result in the one controller process. The role runs ONE task per node, '
+            '`mimoe.edge.mim_release`, in-process (no AnsiballZ module, no Python start): the options that are the '
+            'same for every node are rendered once per run into its `module_defaults`, so the task templates only '
+            'the per-node variables (URL, token, certificates, architecture, env). Per serial batch, three tasks '
+            'run once on the controller: `mimoe.edge.rollout_summary` (an action, no module: the report so far '
+            'from this batch\'s results only, the JSON file, the lines, the canary gate), `set_fact` and the '
+            '`debug` of the lines. Per run: the argument validation and the prepare step (4 tasks, once). The '
+            'naive playbook (c) runs six AnsiballZ modules per node. The re-run (b) pays the same per-node task as '
+            '(a) (fork, templating, 2 GETs) without the node\'s own work (upload, mim start, health check), and the '
+            'same per-run and per-batch tasks.', '',
             'Per-task timings of (a), (b) and (c) at N = %d (`bench_timing` callback; wall = the play waiting for the '
             'task on all hosts, host s = sum over hosts, results = hosts that reported, skipped ones included; a '
             'skipped module task runs no module). Slowest first:' % big, '']

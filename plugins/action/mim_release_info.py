@@ -1,0 +1,8 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mimoe.edge contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Runs the module of the same name in-process on the controller (see plugins/plugin_utils/_in_process.py).
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+from ansible_collections.mimoe.edge.plugins.plugin_utils._in_process import InProcessModuleAction as ActionModule  # noqa: F401 pylint: disable=unused-import
