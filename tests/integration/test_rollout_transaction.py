@@ -145,6 +145,11 @@ def test_twenty_nodes_print_about_five_lines_per_node(tmp_path):
         assert 'batch 2/5' in out and 'batch 5/5' in out, out
         assert '%s hello-v1 none -> 1.0.0 upgraded' % fleet.nodes[6].name in out, out
         assert 'upgraded 20' in out
+        for node in fleet.nodes:
+            # One outcome line under its batch, one row of the final table, one line of the recap.
+            mentions = [line for line in lines if line.split() and line.split()[0] == node.name]
+            assert len(mentions) == 3, (node.name, mentions)
+            assert sum('%s hello-v1 none -> 1.0.0 upgraded' % node.name == line for line in lines) == 1, out
 
 
 def test_legacy_node_is_not_redeployed_by_a_rerun_from_an_empty_home(tmp_path):
