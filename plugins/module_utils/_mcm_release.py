@@ -198,10 +198,10 @@ def next_history(before):
         if marker.get('config_digest'):
             entry['config_digest'] = marker['config_digest']
         entries.append(entry)
+    fields = ('revision', 'version', 'digest', 'config_digest')
     for old in marker.get('history') or []:
         if all(old['revision'] != e['revision'] for e in entries):
-            entries.append(dict((k, v) for k, v in old.items() if k in ('revision', 'version', 'digest',
-                                                                          'config_digest')))
+            entries.append(dict((k, v) for k, v in old.items() if k in fields))
     return entries[:HISTORY_LIMIT]
 
 

@@ -517,8 +517,8 @@ def main():
     except ReleaseStepError as exc:
         # Before any write: the archive of the wanted revision could not be found.
         message = '%s: %s (node untouched)' % (params['mcm_url'], exc.message)
-        mcm.fail(mask_text(message, secrets), **mask_result(dict(base, error=exc.message, summary=exc.message),
-                                                              secrets))
+        failed = dict(base, error=exc.message, summary=exc.message)
+        mcm.fail(mask_text(message, secrets), **mask_result(failed, secrets))
     except ReleaseFailed as exc:
         mcm.fail(mask_text(exc.message, secrets), **mask_result(exc.result, secrets))
     except (MCMError, OCIError) as exc:
