@@ -22,6 +22,8 @@ description:
   - Writes the report to O(report_file) after every batch, so it exists whatever stops the run later.
 author:
   - mimoe.edge contributors (@mimoe-edge)
+extends_documentation_fragment:
+  - mimoe.edge._attributes
 attributes:
   check_mode:
     support: full
@@ -29,12 +31,10 @@ attributes:
       - The report is a record of the run, written in check mode too.
   diff_mode:
     support: none
-  platform:
-    platforms: all
-  action:
+  idempotent:
     support: full
-  bypass_host_loop:
-    support: none
+    details:
+      - Never reports a change; the report file is rewritten with the results of the run.
 options:
   hosts:
     description: All hosts of the rollout, in play order (C(ansible_play_hosts_all)).
