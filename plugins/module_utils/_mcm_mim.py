@@ -537,6 +537,8 @@ class MimManager(object):
         node_env = env_as_dict(mim.get('env')) if mim is not None else None
         if desired.labels is None and node_env is not None:
             desired.labels = decode_labels(node_env)
+        elif desired.labels is None and mim is not None and self.store is not None:
+            desired.labels = self.recorded_labels(desired.name)  # legacy: the node does not return env
         if mim is None:
             cmp.differ('the mim %s is not deployed' % desired.name)
             cmp.before = {'state': 'absent'}
@@ -608,9 +610,30 @@ class MimManager(object):
             self.store.forget(self.store_key(mim.get('name')))
 
     def record(self, desired, mim):
-        """Remember the fingerprint of what was deployed (legacy generation only; never in check mode)."""
-        if self.store is not None and self.client.legacy and not self.recorder.check_mode:
-            self.store.record(self.store_key(desired.name), desired.image, desired.fingerprint_env(), mim)
+        """Remember the fingerprint of what was deployed (legacy generation only; never in check mode), and its
+        labels (not secret), so that a later task without ``labels`` keeps them."""
+        if self.store is None or not self.client.legacy or self.recorder.check_mode:
+            return
+        key = self.store_key(desired.name)
+        self.store.record(key, desired.image, desired.fingerprint_env(), mim)
+        if desired.labels:
+            labels = dict(desired.labels)
+
+            def keep(data):
+                entry = (data.get('mims') or {}).get(key)
+                if isinstance(entry, dict):
+                    entry['labels'] = labels
+            self.store.update(keep)
+
+    def recorded_labels(self, name):
+        """The labels recorded with a legacy mim's fingerprint, or None."""
+        if not self.client.legacy:
+            return None
+        entry = (self.store.load().get('mims') or {}).get(self.store_key(name))
+        labels = entry.get('labels') if isinstance(entry, dict) else None
+        if isinstance(labels, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+            return labels
+        return None
 
     def set_running(self, mim, running, name=None):
         """Start or stop a mim (legacy generation); ``name`` when ``mim`` is not deployed yet (check mode)."""

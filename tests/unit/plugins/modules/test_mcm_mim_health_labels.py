@@ -90,7 +90,12 @@ def test_labels_are_idempotent_on_the_legacy_generation(legacy_node, run_module)
     legacy_node.add_image('hello-v1', DIGEST)
     assert run_module(mcm_mim, legacy_node, args(labels={'app': 'hello'}))['changed'] is True
     assert run_module(mcm_mim, legacy_node, args(labels={'app': 'hello'}))['changed'] is False
+    # Without labels the recorded ones are kept: no redeploy that would drop them.
+    kept = run_module(mcm_mim, legacy_node, args())
+    assert kept['changed'] is False and kept['labels'] == {'app': 'hello'}
     assert run_module(mcm_mim, legacy_node, args(labels={'app': 'other'}))['changed'] is True
+    redeployed = run_module(mcm_mim, legacy_node, args(env=dict(ENV, GREETING='hey')))
+    assert redeployed['changed'] is True and legacy_node.writes[-1][2]['env']['MIMOE_LABELS'] == '{"app":"other"}'
 
 
 def test_labels_must_be_strings_and_may_not_be_set_as_env(node, run_module):
