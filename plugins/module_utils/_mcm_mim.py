@@ -928,10 +928,11 @@ class MimStateManager(object):
     def _unhealthy(self, exc, restarted):
         answer = exc.answer or {}
         self.health = dict(url=exc.url, status=answer.get('status'), healthy=False, restarted=restarted)
+        hint = exc.hint or ('check the mim log on the node; if the check itself is wrong, fix health.path, '
+                            'health.status or health.body_regex')
+        after = ' after a restart (restart_on_failure)' if restarted else ''
         return MimUnhealthy('The mim %s on %s is not healthy%s: %s' % (
-            self.desired.name, self.client.base_url, ' after a restart (restart_on_failure)' if restarted else '',
-            exc.message), hint=exc.hint or 'check the mim log on the node; if the check itself is wrong, fix '
-                                            'health.path, health.status or health.body_regex', url=exc.url)
+            self.desired.name, self.client.base_url, after, exc.message), hint=hint, url=exc.url)
 
 
 class MimUnhealthy(MimoeError):
