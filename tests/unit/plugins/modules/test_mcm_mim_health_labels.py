@@ -243,3 +243,20 @@ def test_start_file_naming_a_missing_tar_says_what_to_do(node, run_module, tmp_p
     msg = result['msg']
     assert msg.startswith('Invalid mim spec: start_file: image hello-v1-1.0.0.tar names an image archive, but ')
     assert str(tmp_path / 'hello-v1-1.0.0.tar') in msg and 'set image to the image name' in msg
+
+
+def test_check_mode_and_real_run_report_the_same_actions(legacy_node, run_module):
+    legacy_node.add_image('hello-v1', DIGEST)
+    run_module(mcm_mim, legacy_node, args())
+    writes = list(legacy_node.writes)
+    for state, expected in (('restarted', ['stopped mim hello-v1', 'started mim hello-v1']),
+                            ('stopped', ['stopped mim hello-v1'])):
+        dry = run_module(mcm_mim, legacy_node, args(state=state), check=True)
+        assert dry['changed'] is True and dry['actions'] == expected and legacy_node.writes == writes
+        real = run_module(mcm_mim, legacy_node, args(state=state))
+        assert real['actions'] == expected
+        writes = list(legacy_node.writes)
+    changed = run_module(mcm_mim, legacy_node, args(env=dict(ENV, GREETING='hey'), state='stopped'), check=True)
+    assert changed['actions'] == ['removed mim hello-v1', 'deployed mim hello-v1 from image hello-v1',
+                                  'stopped mim hello-v1']
+    assert legacy_node.writes == writes
