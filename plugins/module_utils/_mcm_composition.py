@@ -279,13 +279,8 @@ class CompositionManager(object):
     # -------------------------------------------------------------- primitives (each one recorder.change)
 
     def _remove_mim(self, mim):
-        # One call site for removing a mim; mcm_mim's shared removal helper replaces it once it exists.
-        self.recorder.change('removed mim %s' % mim.get('name'), self._delete_mim, mim)
-
-    def _delete_mim(self, mim):
-        self.client.delete_mim(mim.get('id') or mim.get('name'), mim.get('name'))
-        if self.store is not None and self.client.legacy:
-            self.store.forget(self.mims.store_key(mim.get('name')))
+        # mcm_mim's shared removal (one recorder.change, and the legacy fingerprint forgotten).
+        self.mims.remove(mim)
 
     def _remove_image(self, image):
         self.recorder.change('removed image %s' % image.get('name'), self.client.delete_image,

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Mim specs: validation, env normalisation, comparison with the node, masking, deployment.
+"""Mim specs: validation, env normalisation, comparison with the node, masking, deployment, and the manager that
+converges one mim to a ``state`` (M(mimoe.edge.mcm_mim)).
 
 Private to the collection; the interface can change without notice.
 """
@@ -14,7 +15,7 @@ __metaclass__ = type
 
 import datetime
 import json
-import time
+import os
 import traceback
 
 try:
@@ -26,18 +27,24 @@ else:
     HAS_JSONSCHEMA = True
     JSONSCHEMA_IMPORT_ERROR = None
 
-from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputError
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputError, MimoeError, WaitTimeout
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     MASK,
     MCMError,
+    MCMTarError,
     image_matches,
+    inspect_image_tar,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._markers import (
+    LABELS_KEY,
     RESERVED_KEYS,
     SECRET_KEYS_KEY,
+    decode_labels,
     decode_secret_keys,
+    encode_labels,
     encode_secret_keys,
 )
+from ansible_collections.mimoe.edge.plugins.module_utils._wait import poll_until
 
 BASE_API_PATH = 'MCM.BASE_API_PATH'
 MAX_EXECUTION_TIME = 'MCM.MAX_EXECUTION_TIME_SEC'
@@ -48,6 +55,7 @@ UNHEALTHY_STATUSES = ('crashed', 'error', 'down', 'failed', 'exited', 'dead', 'u
 LEGACY_ENV_UNKNOWN = '(not readable: the legacy API does not return env)'
 
 _ENV_SCHEMA = {'type': 'object', 'additionalProperties': {'type': 'string'}}
+_LABELS_SCHEMA = {'type': 'object', 'propertyNames': {'minLength': 1}, 'additionalProperties': {'type': 'string'}}
 
 MIM_SPEC_SCHEMA = {
     'type': 'object',
@@ -60,6 +68,7 @@ MIM_SPEC_SCHEMA = {
         'secret_env': _ENV_SCHEMA,
     },
 }
+_LABELS_ONLY_SCHEMA = {'type': 'object', 'properties': {'labels': _LABELS_SCHEMA}}
 
 START_JSON_SCHEMA = {
     'type': 'object',
@@ -106,6 +115,8 @@ def validate(instance, schema, prefix=''):
             if error.validator == 'type' and error.validator_value == 'string' and path and path[-2:-1] in (
                     ['env'], ['secret_env']):
                 message += '; quote it, env values are strings'
+            elif error.validator == 'type' and error.validator_value == 'string' and path[-2:-1] == ['labels']:
+                message += '; quote it, label values are strings'
             elif error.validator == 'additionalProperties' and not path:
                 message += '; allowed keys: %s' % ', '.join(sorted(schema.get('properties', {})))
             elif error.validator == 'additionalProperties':
@@ -282,12 +293,21 @@ def masked_env_diff(changes, secret_keys=None):
 
 
 def mask_mim(mim, secret_keys=None):
-    """A node's mim with the values of secret env keys (given, or marked on the node) replaced by ``********``."""
+    """A node's mim with the values of secret env keys (given, or marked on the node) replaced by ``********``.
+
+    The labels the env keeps in ``MIMOE_LABELS`` are shown as ``labels``, never as an ordinary env key.
+    """
     if not isinstance(mim, dict):
         return mim
     result = dict(mim)
     env = env_as_dict(result.get('env'))
     if env is not None:
+        if LABELS_KEY in env:
+            result['labels'] = decode_labels(env)
+            env = dict((k, v) for k, v in env.items() if k != LABELS_KEY)
+            result['env'] = env
+            if isinstance(result.get('spec_env'), dict):
+                result['spec_env'] = dict((k, v) for k, v in result['spec_env'].items() if k != LABELS_KEY)
         names = secret_names(env, secret_keys)
         if names:
             result['env'] = mask_env(env, names)
@@ -354,33 +374,57 @@ def run_state(mim):
 
 
 class Desired(object):
-    """A desired mim: name, image, merged env, and which env keys are secret."""
+    """A desired mim: name, image, merged env, which env keys are secret, and its labels.
 
-    def __init__(self, name, image, env=None, secret_keys=None):
+    ``labels`` ``None`` means "as they are on the node": not compared, and kept by a redeploy (see
+    :meth:`MimManager.compare`); ``{}`` means no labels.
+    """
+
+    def __init__(self, name, image, env=None, secret_keys=None, labels=None):
         self.name = name
         self.image = image
         self.env = dict(env or {})
         self.env.pop(SECRET_KEYS_KEY, None)
+        # An env read back from a node carries its labels in the reserved key: they become labels again.
+        marked = self.env.pop(LABELS_KEY, None)
+        if labels is None and marked is not None:
+            labels = decode_labels({LABELS_KEY: marked})
+        self.labels = None if labels is None else dict((str(k), str(v)) for k, v in labels.items())
         self.secret_keys = set(secret_keys or ()) & set(self.env)
 
     @classmethod
     def from_node(cls, mim, client_id):
-        """The spec that redeploys a node's mim as it is (current API: env readable), secrets still marked."""
+        """The spec that redeploys a node's mim as it is (current API: env readable), secrets still marked and
+        labels kept (``labels`` is the node's, ``{}`` when it has none)."""
         env = node_spec_env(env_as_dict(mim.get('env')) or {}, mim.get('clientId') or client_id)
-        return cls(mim.get('name'), mim.get('image'), env, decode_secret_keys(env))
+        return cls(mim.get('name'), mim.get('image'), env, decode_secret_keys(env), decode_labels(env))
 
     def node_env(self):
-        """The env to deploy: the user's env plus the ``MIMOE_SECRET_KEYS`` marker when some keys are secret."""
+        """The env to deploy: the user's env plus the ``MIMOE_SECRET_KEYS`` marker when some keys are secret and
+        the ``MIMOE_LABELS`` marker when the mim has labels."""
         env = dict(self.env)
         if self.secret_keys:
             env[SECRET_KEYS_KEY] = encode_secret_keys(self.secret_keys)
+        if self.labels:
+            env[LABELS_KEY] = encode_labels(self.labels)
+        return env
+
+    def fingerprint_env(self):
+        """What a legacy fingerprint covers: the env, and the labels when there are some (a fingerprint taken
+        before labels existed still matches a mim without labels)."""
+        env = dict(self.env)
+        if self.labels:
+            env[LABELS_KEY] = encode_labels(self.labels)
         return env
 
     def spec(self):
         return dict(name=self.name, image=self.image, env=self.node_env())
 
     def masked(self):
-        return dict(name=self.name, image=self.image, env=mask_env(self.env, self.secret_keys))
+        result = dict(name=self.name, image=self.image, env=mask_env(self.env, self.secret_keys))
+        if self.labels is not None:
+            result['labels'] = dict(self.labels)
+        return result
 
 
 class Comparison(object):
@@ -395,12 +439,31 @@ class Comparison(object):
         self.reasons.append(reason)
 
 
-class MimManager(object):
-    """Compare and converge mims of one node (``mcm`` is an :class:`MCMModule`)."""
+class MimNotRunning(WaitTimeout, MCMError):
+    """A mim did not run (and stay healthy) in time; ``last`` is the last mim seen.
 
-    def __init__(self, mcm, store=None):
+    A :class:`WaitTimeout` raised by the one waiter; also an ``MCMError`` because the composition's rollback and the
+    image's redeploys still catch ``MCMError`` around the waits they do through :class:`MimManager`.
+    """
+
+
+def remove_mim(client, recorder, mim):
+    """Remove one mim of the node through ``recorder`` (check mode: only recorded). The one ``removed mim`` action."""
+    return recorder.change('removed mim %s' % mim.get('name'), client.delete_mim, mim.get('id') or mim.get('name'),
+                           mim.get('name'))
+
+
+class MimManager(object):
+    """Compare and converge mims of one node.
+
+    ``mcm`` is an :class:`MCMModule` (only its ``client``, ``client_id``, ``params``, ``client_as`` and ``recorder``
+    are used); every write goes through the recorder, so check mode is decided in these primitives.
+    """
+
+    def __init__(self, mcm, store=None, recorder=None):
         self.mcm = mcm
         self.client = mcm.client
+        self.recorder = recorder if recorder is not None else mcm.recorder
         self.store = store
         self._images = None
         self._mims = None
@@ -466,13 +529,23 @@ class MimManager(object):
     # -------------------------------------------------------------- comparing
 
     def compare(self, desired, mim):
-        """Compare a :class:`Desired` with the node's mim (or ``None``); fills diff with masked values."""
+        """Compare a :class:`Desired` with the node's mim (or ``None``); fills diff with masked values.
+
+        ``desired.labels`` ``None`` takes the node's labels (not compared; a redeploy keeps them).
+        """
         cmp = Comparison()
+        node_env = env_as_dict(mim.get('env')) if mim is not None else None
+        if desired.labels is None and node_env is not None:
+            desired.labels = decode_labels(node_env)
+        elif desired.labels is None and mim is not None and self.store is not None:
+            desired.labels = self.recorded_labels(desired.name)  # legacy: the node does not return env
         if mim is None:
             cmp.differ('the mim %s is not deployed' % desired.name)
             cmp.before = {'state': 'absent'}
             cmp.after = {'state': 'present', 'image': desired.image,
                          'env': mask_env(desired.env, desired.secret_keys)}
+            if desired.labels:
+                cmp.after['labels'] = dict(desired.labels)
             return cmp
         if mim.get('image') != desired.image:
             cmp.differ('image %s -> %s' % (mim.get('image'), desired.image))
@@ -485,13 +558,15 @@ class MimManager(object):
                 cmp.before['image'] = '%s (content replaced since the mim was deployed)' % mim.get('image')
                 cmp.after['image'] = desired.image
 
-        node_env = env_as_dict(mim.get('env'))
         if self.client.legacy or node_env is None:
-            matches, reason = self.store.matches(self.store_key(desired.name), desired.image, desired.env, mim)
+            matches, reason = self.store.matches(self.store_key(desired.name), desired.image,
+                                                 desired.fingerprint_env(), mim)
             if not matches:
                 cmp.differ(reason)
                 cmp.before['env'] = LEGACY_ENV_UNKNOWN
                 cmp.after['env'] = mask_env(desired.env, desired.secret_keys)
+                if desired.labels:
+                    cmp.after['labels'] = dict(desired.labels)
         else:
             changes = env_changes(desired.node_env(), node_env, self.node_client_id(mim), desired.name)
             marker = changes.pop(SECRET_KEYS_KEY, None)
@@ -502,6 +577,13 @@ class MimManager(object):
                 cmp.differ('the env keys deployed as secret differ')
                 cmp.before['secret_env_keys'] = sorted(decode_secret_keys(node_env))
                 cmp.after['secret_env_keys'] = sorted(desired.secret_keys)
+            if changes.pop(LABELS_KEY, None) is not None:
+                old, new = decode_labels(node_env), desired.labels or {}
+                if old != new:
+                    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+                    cmp.differ('labels differ in %s' % ', '.join(keys))
+                    cmp.before['labels'] = old
+                    cmp.after['labels'] = dict(new)
             if changes:
                 cmp.differ('env differs in %s' % ', '.join(sorted(changes)))
                 before, after = masked_env_diff(changes, secret_names(node_env, desired.secret_keys))
@@ -509,52 +591,352 @@ class MimManager(object):
                 cmp.after['env'] = after
         return cmp
 
-    # -------------------------------------------------------------- writing
+    # -------------------------------------------------------------- writing (through the recorder)
 
     def deploy(self, desired, existing=None):
-        """Redeploy: DELETE the existing mim (if any), then POST the spec. Returns the node's mim."""
+        """Redeploy: DELETE the existing mim (if any), then POST the spec. Returns the node's mim ({} in check
+        mode)."""
         if existing is not None:
             self.remove(existing)
-        mim = self.client.deploy_mim(desired.spec())
-        self.mcm.actions.append('deployed mim %s from image %s' % (desired.name, desired.image))
+        mim = self.recorder.change('deployed mim %s from image %s' % (desired.name, desired.image),
+                                   self.client.deploy_mim, desired.spec())
         self._mims = None
         return mim if isinstance(mim, dict) else {}
 
     def remove(self, mim):
-        self.client.delete_mim(mim.get('id') or mim.get('name'), mim.get('name'))
-        self.mcm.actions.append('removed mim %s' % mim.get('name'))
+        remove_mim(self.client, self.recorder, mim)
         self._mims = None
-        if self.store is not None and self.client.legacy:
+        if self.store is not None and self.client.legacy and not self.recorder.check_mode:
             self.store.forget(self.store_key(mim.get('name')))
 
     def record(self, desired, mim):
-        """Remember the fingerprint of what was deployed (legacy generation only)."""
-        if self.store is not None and self.client.legacy:
-            self.store.record(self.store_key(desired.name), desired.image, desired.env, mim)
+        """Remember the fingerprint of what was deployed (legacy generation only; never in check mode), and its
+        labels (not secret), so that a later task without ``labels`` keeps them."""
+        if self.store is None or not self.client.legacy or self.recorder.check_mode:
+            return
+        key = self.store_key(desired.name)
+        self.store.record(key, desired.image, desired.fingerprint_env(), mim)
+        if desired.labels:
+            labels = dict(desired.labels)
 
-    def set_running(self, mim, running):
-        action = 'start' if running else 'stop'
-        self.client.set_container_state(mim.get('id') or mim.get('name'), action, mim.get('name'))
-        self.mcm.actions.append('%s mim %s' % ('started' if running else 'stopped', mim.get('name')))
+            def keep(data):
+                entry = (data.get('mims') or {}).get(key)
+                if isinstance(entry, dict):
+                    entry['labels'] = labels
+            self.store.update(keep)
+
+    def recorded_labels(self, name):
+        """The labels recorded with a legacy mim's fingerprint, or None."""
+        if not self.client.legacy:
+            return None
+        entry = (self.store.load().get('mims') or {}).get(self.store_key(name))
+        labels = entry.get('labels') if isinstance(entry, dict) else None
+        if isinstance(labels, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+            return labels
+        return None
+
+    def set_running(self, mim, running, name=None):
+        """Start or stop a mim (legacy generation); ``name`` when ``mim`` is not deployed yet (check mode)."""
+        name = (mim or {}).get('name') or name
+        self.recorder.change('%s mim %s' % ('started' if running else 'stopped', name),
+                             self.client.set_container_state, (mim or {}).get('id') or name,
+                             'start' if running else 'stop', name)
         self._mims = None
 
     def wait_running(self, name, timeout, sleep, fallback=None):
-        """Poll until the mim is running; raises :class:`WaitTimeout` carrying the last mim seen."""
-        deadline = time.time() + timeout
-        last = fallback
-        while True:
-            mim = self.find_mim(name, refresh=True)
-            if mim is not None:
-                last = mim
-                if is_running(mim):
-                    return mim
-            if time.time() >= deadline:
-                raise WaitTimeout('the mim %s was not running and healthy after %s seconds (last state/status: %s)'
-                                  % (name, timeout, run_state(last)), last)
-            time.sleep(sleep)
+        """Poll until the mim is running; raises :class:`MimNotRunning` carrying the last mim seen."""
+        try:
+            return poll_until(lambda: self.find_mim(name, refresh=True), is_running, timeout, sleep,
+                              what='the mim %s to run' % name)
+        except WaitTimeout as exc:
+            last = exc.last if exc.last is not None else fallback
+            raise MimNotRunning('the mim %s was not running and healthy after %s seconds (last state/status: %s)'
+                                % (name, timeout, run_state(last)),
+                                hint='raise wait_timeout, or check the mim log on the node', last=last)
 
 
-class WaitTimeout(MCMError):
-    def __init__(self, message, mim=None):
-        super(WaitTimeout, self).__init__(message, hint='raise wait_timeout, or check the mim log on the node')
-        self.mim = mim
+# ------------------------------------------------------------------ mcm_mim: from the options to a Desired
+
+def resolve_start_image(image, source, base_dir):
+    """The image of a start.json, where seed 000 may name it by its archive (``"image": "hello-v1-1.0.0.tar"``):
+    a value ending in ``.tar`` is read as a docker-save archive (relative to ``base_dir``, the start.json's
+    directory) and replaced by the image inside it, the name the node gives it (its first RepoTag)."""
+    if not isinstance(image, str) or not image.lower().endswith('.tar'):
+        return image
+    path = os.path.expanduser(image)
+    if not os.path.isabs(path):
+        path = os.path.join(base_dir or os.getcwd(), path)
+    if not os.path.isfile(path):
+        raise SpecError('%s: image %s names an image archive, but %s does not exist' % (source, image, path),
+                        hint='put the archive there (a path is relative to the directory of the start.json, on the '
+                             'host that runs the task), or set image to the image name as uploaded with '
+                             'mimoe.edge.mcm_image (for example %s)' % os.path.basename(image).split('-')[0])
+    try:
+        return inspect_image_tar(path)['name']
+    except MCMTarError as exc:
+        raise SpecError('%s: image %s: %s' % (source, image, exc.message), hint=exc.hint)
+
+
+def desired_from_params(params):
+    """Build a :class:`Desired` from the mcm_mim options; raises :class:`SpecError` (``Invalid mim spec: ...``)."""
+    try:
+        return _desired_from_params(params)
+    except SpecError as exc:
+        raise SpecError('Invalid mim spec: %s' % exc.message, hint=exc.hint)
+
+
+def _desired_from_params(params):
+    if params.get('start_file'):
+        path = params['start_file']
+        try:
+            with open(path, 'r') as handle:
+                text = handle.read()
+        except (IOError, OSError) as exc:
+            raise SpecError('start_file: cannot read %s (%s); it is read on the host that runs the task' % (path, exc))
+        spec = spec_from_start_json(text, 'start_file')
+        spec['image'] = resolve_start_image(spec['image'], 'start_file', os.path.dirname(os.path.abspath(path)))
+    elif params.get('payload') is not None:
+        spec = spec_from_start_json(params['payload'], 'payload')
+        spec['image'] = resolve_start_image(spec['image'], 'payload', None)
+    else:
+        spec = dict(name=params['name'], image=params['image'], env=params.get('env') or {})
+        checked = dict(spec)
+        if checked['image'] is None:
+            checked['image'] = 'unset'
+        errors = validate(checked, MIM_SPEC_SCHEMA)
+        if errors:
+            raise SpecError('; '.join(errors))
+    secret_env = params.get('secret_env') or {}
+    labels = params.get('labels')
+    errors = validate({'name': spec['name'], 'image': spec['image'] or 'unset', 'secret_env': secret_env},
+                      MIM_SPEC_SCHEMA)
+    if labels is not None:
+        errors += validate({'labels': labels}, _LABELS_ONLY_SCHEMA)
+    if errors:
+        raise SpecError('; '.join(errors))
+    env, secret_keys = merge_env(spec['env'], secret_env)
+    return Desired(spec['name'], spec['image'], env, secret_keys, labels)
+
+
+# ------------------------------------------------------------------ mcm_mim: the state machine
+
+class MimStateManager(object):
+    """Converges one mim to ``state`` (``state_present()``, ``state_absent()``...), for M(mimoe.edge.mcm_mim).
+
+    ``mims`` is a :class:`MimManager` (its recorder decides check mode); ``options`` holds ``state``, ``wait``,
+    ``wait_timeout``, ``wait_sleep``, ``health`` (None or the options of :mod:`._health`) and
+    ``restart_on_failure``. :meth:`run` returns the module result; failures are :class:`MimoeError`.
+    """
+
+    def __init__(self, mims, desired, options):
+        self.mims = mims
+        self.client = mims.client
+        self.recorder = mims.recorder
+        self.desired = desired
+        self.opts = options
+        self.state = options['state']
+        self.mim = None
+        self.reasons = []
+        self.diff = dict(before={}, after={})
+        self.health = None
+
+    # -------------------------------------------------------------- entry points
+
+    def run(self):
+        if self.state == 'stopped' and not self.client.legacy:
+            raise InputError('state=stopped is not possible on this node: the current MCM API generation has no stop '
+                             'call (a mim runs while it is deployed). Use state=absent to remove the mim, or '
+                             'state=restarted to restart it')
+        self.mim = self.mims.find_mim(self.desired.name)
+        getattr(self, 'state_%s' % self.state)()
+        return self.result()
+
+    def failure_result(self, exc):
+        """What a failed run returns next to ``msg``: whether it changed the node, the last mim seen."""
+        result = dict(changed=self.recorder.changed, reasons=self.reasons)
+        last = exc.last if isinstance(exc, WaitTimeout) else self.mim
+        if isinstance(last, dict):
+            result['mim'] = mask_mim(last, self.desired.secret_keys)
+        if self.health is not None:
+            result['health'] = self.health
+        return result
+
+    def result(self):
+        result = dict(changed=self.recorder.changed, reasons=self.reasons,
+                      diff=self.diff if self.recorder.changed else dict(before={}, after={}))
+        if self.mim is not None:
+            result['mim'] = mask_mim(self.mim, self.desired.secret_keys)
+            # The labels after the task: as the node stores them, or as they would be (check mode, legacy API).
+            node_env = env_as_dict(self.mim.get('env'))
+            labels = self.desired.labels
+            if node_env is not None and (labels is None or not self.recorder.check_mode):
+                labels = decode_labels(node_env)
+            result['labels'] = dict(labels or {})
+        if self.health is not None:
+            result['health'] = self.health
+        return result
+
+    # -------------------------------------------------------------- states
+
+    def state_absent(self):
+        mim, name = self.mim, self.desired.name
+        if mim is not None:
+            self.reasons.append('the mim %s is deployed' % name)
+            before = {'state': 'present', 'image': mim.get('image')}
+            labels = decode_labels(env_as_dict(mim.get('env')))
+            if labels:
+                before['labels'] = labels
+            self.diff = dict(before=before, after={'state': 'absent'})
+            self.mims.remove(mim)
+        elif self.client.legacy and self.mims.store is not None and not self.recorder.check_mode:
+            self.mims.store.forget(self.mims.store_key(name))
+        self.mim = None
+
+    def state_present(self):
+        self._converge()
+
+    def state_started(self):
+        self._converge()
+
+    def state_restarted(self):
+        self._converge()
+
+    def state_stopped(self):
+        self._converge()
+
+    # -------------------------------------------------------------- the steps
+
+    def _compare(self):
+        desired = self.desired
+        if desired.image is None:  # state=stopped without a spec: stop the mim as it is
+            if self.mim is None:
+                raise InputError('The mim %s is not deployed; give image (and env) to deploy it stopped'
+                                 % desired.name)
+            return Comparison()
+        if self.mims.find_image(desired.image) is None:
+            message = self.mims.missing_images_message([desired.image])
+            if not self.recorder.check_mode:
+                raise InputError(message)
+            self.recorder.warn(message + ' (check mode: assuming an earlier task uploads it)')
+        return self.mims.compare(desired, self.mim)
+
+    def _converge(self):
+        desired, state, legacy, mim = self.desired, self.state, self.client.legacy, self.mim
+        cmp = self._compare()
+        # The current API has no start call: a stopped or crashed mim is brought back by redeploying it.
+        revive = state == 'started' and not legacy and mim is not None and cmp.equal and not is_running(mim)
+        redeploy = not cmp.equal or (state == 'restarted' and not legacy) or revive
+        self.reasons.extend(cmp.reasons)
+        self.diff = dict(before=cmp.before, after=cmp.after)
+        if revive:
+            self.reasons.append('state=started and the mim is %s: redeploying it (the current API generation '
+                                'has no start call)' % run_state(mim))
+            self.diff = dict(before={'state': run_state(mim)}, after={'state': 'started'})
+        if redeploy:
+            if state == 'restarted' and cmp.equal:
+                self.reasons.append('state=restarted: the current API generation restarts by redeploying')
+            self._redeploy()
+            if state == 'stopped':
+                self.mims.set_running(self.mim, False, desired.name)
+                self._refresh()
+        elif legacy and mim is not None:
+            self._legacy_steps()
+        if state != 'stopped':
+            self._check_health()
+
+    def _redeploy(self):
+        deployed = self.mims.deploy(self.desired, self.mim)
+        if self.recorder.check_mode:
+            return  # the result shows the mim as it is before the task
+        self.mim = deployed or self.mim
+        if self.opts['wait']:
+            self.mim = self.mims.wait_running(self.desired.name, self.opts['wait_timeout'], self.opts['wait_sleep'],
+                                              self.mim)
+        else:
+            self._refresh()
+        self.mims.record(self.desired, self.mim)
+
+    def _legacy_steps(self):
+        """Start and stop calls of the legacy generation, for a mim whose spec is up to date."""
+        state, mim = self.state, self.mim
+        running = is_running(mim)
+        steps = []
+        if state == 'restarted':
+            steps = [False, True] if running else [True]
+        elif state == 'started' and not running:
+            steps = [True]
+        elif state == 'stopped' and running:
+            steps = [False]
+        if not steps:
+            return
+        self.reasons.append('state=%s and the mim is %s' % (state, run_state(mim)))
+        if state != 'restarted':
+            self.diff = dict(before={'state': run_state(mim)}, after={'state': 'started' if steps[-1] else 'stopped'})
+        for step in steps:
+            self.mims.set_running(mim, step)
+        if self.recorder.check_mode:
+            return
+        if steps[-1] and self.opts['wait']:
+            self.mim = self.mims.wait_running(self.desired.name, self.opts['wait_timeout'], self.opts['wait_sleep'],
+                                              mim)
+        else:
+            self._refresh()
+
+    def _refresh(self):
+        if not self.recorder.check_mode:
+            self.mim = self.mims.find_mim(self.desired.name, refresh=True) or self.mim
+
+    def _restart(self):
+        """Restart the mim once (health failed and restart_on_failure): stop and start on the legacy generation,
+        a redeploy of the same spec on the current one."""
+        if self.client.legacy:
+            if is_running(self.mim):
+                self.mims.set_running(self.mim, False)
+            self.mims.set_running(self.mim, True)
+            self.mim = self.mims.wait_running(self.desired.name, self.opts['wait_timeout'], self.opts['wait_sleep'],
+                                              self.mim)
+        else:
+            self._redeploy()
+
+    def _check_health(self):
+        """The health check through the node (``health``), after the mim runs; never in check mode."""
+        health = self.opts.get('health')
+        if not health or not health.get('enabled', True) or self.recorder.check_mode or self.mim is None:
+            return
+        # Imported here: _health builds on this module (the base path rules).
+        from ansible_collections.mimoe.edge.plugins.module_utils import _health
+        env = self.desired.env or env_as_dict(self.mim.get('env')) or {}
+        url = _health.health_url(self.client.base_url, self.mims.node_client_id(self.mim), env, self.desired.name,
+                                 health.get('base_path'), health.get('path'))
+        verify = _health.client_verify(self.client)
+        try:
+            answer = _health.check_health(url, health, verify)
+        except _health.HealthError as first:
+            if not self.opts.get('restart_on_failure') or first.url is None:  # url None: the options are wrong
+                raise self._unhealthy(first, restarted=False)
+            self.reasons.append('the health check failed (%s): restarting the mim once (restart_on_failure)'
+                                % first.message)
+            self._restart()
+            try:
+                answer = _health.check_health(url, health, verify)
+            except _health.HealthError as second:
+                raise self._unhealthy(second, restarted=True)
+            self.health = dict(url=url, status=answer['status'], healthy=True, restarted=True)
+            return
+        self.health = dict(url=url, status=answer['status'], healthy=True, restarted=False)
+
+    def _unhealthy(self, exc, restarted):
+        answer = exc.answer or {}
+        self.health = dict(url=exc.url, status=answer.get('status'), healthy=False, restarted=restarted)
+        hint = exc.hint or ('check the mim log on the node; if the check itself is wrong, fix health.path, '
+                            'health.status or health.body_regex')
+        after = ' after a restart (restart_on_failure)' if restarted else ''
+        return MimUnhealthy('The mim %s on %s is not healthy%s: %s' % (
+            self.desired.name, self.client.base_url, after, exc.message), hint=hint, url=exc.url)
+
+
+class MimUnhealthy(MimoeError):
+    """The mim runs but its health check failed (through the node)."""
+
+    def __init__(self, message, hint=None, url=None):
+        super(MimUnhealthy, self).__init__(message, hint=hint, method='GET', url=url)

@@ -28,11 +28,6 @@ import shutil
 import tempfile
 import time
 
-try:
-    import requests
-except ImportError:  # reported by the module (MCMModule checks requests)
-    requests = None
-
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
     MASK,
     MCMError,
@@ -51,12 +46,17 @@ from ansible_collections.mimoe.edge.plugins.module_utils._markers import (
     encode_release,
     encode_secret_keys,
 )
+from ansible_collections.mimoe.edge.plugins.module_utils._health import (
+    HealthError,
+    check_health,
+    client_verify,
+    health_url,
+)
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_datastore import DatastoreError, run_operation
 from ansible_collections.mimoe.edge.plugins.module_utils._digest import is_digest
 from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import SAME, UNVERIFIED, image_identity
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_image import same_content
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
-    BASE_API_PATH,
     LEGACY_ENV_UNKNOWN,
     SpecError,
     env_as_dict,
@@ -66,7 +66,6 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
     mask_env,
     merge_env,
     node_spec_env,
-    node_view_env,
 )
 
 HISTORY_LIMIT = 10
@@ -263,13 +262,6 @@ def target_from_revision(client, name, wanted, env, secret_env, cache_dir, regis
 def without_marker(env):
     """A node env without the markers the collection keeps there (release, secret key names)."""
     return dict((k, v) for k, v in (env or {}).items() if k not in (RELEASE_KEY, SECRET_KEYS_KEY))
-
-
-def health_url(base_url, client_id, env, mim, base_path=None, path='/healthcheck'):
-    """Where the node serves the mim's ``path``: ``<node>/<clientId><MCM.BASE_API_PATH><path>``."""
-    base = base_path or (env or {}).get(BASE_API_PATH) or '/' + mim
-    base = node_view_env({BASE_API_PATH: base}, client_id)[BASE_API_PATH].rstrip('/')
-    return '%s%s/%s' % (base_url.rstrip('/'), base, (path or '').lstrip('/'))
 
 
 def default_backup_path(mim, digest):
@@ -645,30 +637,10 @@ class ReleaseManager(object):
         self.result['backup'] = self.restore_path
 
     def _health(self):
-        health = self.opts['health']
-        url = self.health_url(self.target.env)
-        verify = getattr(self.client, '_session', None)
-        verify = verify.verify if verify is not None else True
-        pattern = re.compile(health['body_regex']) if health.get('body_regex') else None
-        last = None
-        for attempt in range(max(1, int(health.get('retries') or 1))):
-            if attempt:
-                time.sleep(health.get('delay') or 0)
-            try:
-                # The mim's own URL: never send the MCM token there.
-                answer = requests.get(url, timeout=health.get('timeout') or 10, verify=verify, allow_redirects=False)
-            except requests.exceptions.RequestException as exc:
-                last = 'no answer (%s)' % type(exc).__name__
-                continue
-            if answer.status_code != int(health.get('status') or 200):
-                last = 'status %s, expected %s: %s' % (answer.status_code, health.get('status'),
-                                                       short(answer.text, 200))
-                continue
-            if pattern is not None and not pattern.search(answer.text or ''):
-                last = 'the body does not match %s: %s' % (health['body_regex'], short(answer.text, 200))
-                continue
-            return
-        raise ReleaseStepError('GET %s: %s (after %s attempts)' % (url, last, health.get('retries')))
+        try:
+            check_health(self.health_url(self.target.env), self.opts['health'], client_verify(self.client))
+        except HealthError as exc:
+            raise ReleaseStepError(exc.message)
 
     def apply(self):
         revision = self.before['revision'] + 1

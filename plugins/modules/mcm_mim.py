@@ -64,14 +64,27 @@ options:
         C(MIMOE_SECRET_KEYS), so that M(mimoe.edge.mcm_info), a later diff (a key removed from O(secret_env)
         shows as removed, value masked) and a fresh controller still mask them. A mim deployed before this marker
         existed is not redeployed just to add it; it gets the marker with its next change (or V(restarted)).
-      - The reserved keys C(MIMOE_SECRET_KEYS), C(MIMOE_COMPOSITION) and C(MIMOE_RELEASE) may not be set. As the one
+      - The reserved keys C(MIMOE_SECRET_KEYS), C(MIMOE_COMPOSITION), C(MIMOE_RELEASE) and C(MIMOE_LABELS) may not be
+        set. As the one
         exception, C(MIMOE_SECRET_KEYS) in O(env) (an env read back from a node) marks the keys it lists as
         secret, so a node's env can be redeployed as is.
+    type: dict
+  labels:
+    description:
+      - Labels of the mim, a dictionary of strings (quote numbers and booleans), like Docker or Kubernetes labels.
+      - Kept on the node in the reserved env key C(MIMOE_LABELS), never shown as ordinary env; returned as
+        RV(labels) and C(mim.labels), shown in the diff, and used by M(mimoe.edge.mcm_info) and the inventory to
+        select mims.
+      - Changing only the labels redeploys the mim, like an env change. Same labels, no change.
+      - When not set, the labels on the node are left as they are (a redeploy keeps them). V({}) removes them.
     type: dict
   start_file:
     description:
       - Path of a seed-style C(start.json) (C({"name", "image", "env"}), as C(mimik-edge-cli container deploy
         --payload) takes it) on the host that runs the task, used as is.
+      - Its C(image) may name the image archive instead of the image, as seed 000's C(start.json) does
+        (V(hello-v1-1.0.0.tar), or a path relative to the directory of the C(start.json)). The mim is then deployed
+        from the image inside that archive (the name of its first C(RepoTag)), which must already be on the node.
       - Mutually exclusive with O(name), O(image), O(env) and O(payload).
     type: path
   payload:
@@ -113,6 +126,53 @@ options:
       - Seconds between two reads of the mim while waiting.
     type: float
     default: 1
+    aliases: [poll_interval]
+  health:
+    description:
+      - A health check of the mim through the node, after it runs (C(GET <node>/<clientId><MCM.BASE_API_PATH><path>),
+        the check M(mimoe.edge.mim_release) makes). The MCM token is never sent to the mim.
+      - Runs with O(state=present), O(state=started) and O(state=restarted), also when the mim is up to date (the
+        task then tells that it is healthy); never in check mode. Not set, no health check.
+      - The task fails when the check fails, naming the node, the URL, the status and the body seen last, unless
+        O(restart_on_failure=true) restarts the mim and the check then passes.
+    type: dict
+    suboptions:
+      enabled:
+        description: Whether to check.
+        type: bool
+        default: true
+      path:
+        description: Path below the mim's base path.
+        type: str
+        default: /healthcheck
+      base_path:
+        description: The mim's base path; default the C(MCM.BASE_API_PATH) of O(env), else C(/<name>).
+        type: str
+      status:
+        description: Expected HTTP status.
+        type: int
+        default: 200
+      body_regex:
+        description: A regular expression the body must match (search).
+        type: str
+      retries:
+        description: Attempts before the check fails.
+        type: int
+        default: 5
+      delay:
+        description: Seconds between two attempts.
+        type: float
+        default: 1
+      timeout:
+        description: Seconds to wait for each answer.
+        type: float
+        default: 10
+  restart_on_failure:
+    description:
+      - When the O(health) check fails, restart the mim once (a stop and start on the legacy API generation, a
+        redeploy on the current one) and check again; the task fails if it is still not healthy.
+    type: bool
+    default: false
   fingerprint_file:
     description:
       - File that keeps the fingerprints of legacy deployments (see the description), on the host that runs the
@@ -152,6 +212,24 @@ EXAMPLES = r'''
         start_file: examples/hello-mim/start.json
       delegate_to: localhost
 
+    - name: Deploy with labels, wait until healthy, restart once if not
+      mimoe.edge.mcm_mim:
+        name: hello-v1
+        image: hello-v1
+        env:
+          MCM.BASE_API_PATH: /hello/v1
+        labels:
+          app: hello
+          tier: edge
+        health:
+          path: /hello
+          status: 200
+          body_regex: hello
+          retries: 10
+          delay: 1
+        restart_on_failure: true
+      delegate_to: localhost
+
     - name: Stop a mim (legacy edgeEngine nodes only)
       mimoe.edge.mcm_mim:
         name: hello-v1
@@ -185,6 +263,36 @@ mim:
       MCM.BASE_API_PATH: /api/hello/v1
       MCM.WEBSOCKET_SUPPORT: "false"
       API_KEY: "********"
+    labels:
+      app: hello
+labels:
+  description:
+    - The labels of the mim after the task (in check mode, as they would be); V({}) when it has none.
+  returned: when the mim exists after the task
+  type: dict
+  sample: {app: hello, tier: edge}
+health:
+  description: The result of the O(health) check.
+  returned: when O(health) is set and the check ran
+  type: dict
+  contains:
+    url:
+      description: The URL checked (through the node).
+      type: str
+      returned: success
+    status:
+      description: The HTTP status seen last (none when the mim did not answer).
+      type: int
+      returned: success
+    healthy:
+      description: Whether the check passed.
+      type: bool
+      returned: success
+    restarted:
+      description: Whether the mim was restarted because the first check failed (O(restart_on_failure)).
+      type: bool
+      returned: success
+  sample: {url: "http://node:8083/api/hello/v1/hello", status: 200, healthy: true, restarted: false}
 actions:
   description: What was done, or in check mode would be done, in order.
   returned: always
@@ -220,59 +328,34 @@ diff:
     after: {env: {GREETING: hi}}
 '''
 
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+from ansible_collections.mimoe.edge.plugins.module_utils import _health
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputError, MimoeError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
     HAS_JSONSCHEMA,
     JSONSCHEMA_IMPORT_ERROR,
-    MIM_SPEC_SCHEMA,
-    Comparison,
-    Desired,
     MimManager,
-    SpecError,
-    WaitTimeout,
-    is_running,
-    mask_mim,
-    run_state,
-    merge_env,
-    spec_from_start_json,
-    validate,
+    MimStateManager,
+    desired_from_params,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_state import (
-    DEFAULT_STATE_FILE,
-    FingerprintStore,
-    StateFileError,
-)
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_state import DEFAULT_STATE_FILE, FingerprintStore
+
+STATES = ['present', 'absent', 'started', 'stopped', 'restarted']
+NEEDS_SPEC = ('image', 'start_file', 'payload')
 
 
-def desired_from_params(params):
-    """Build a :class:`Desired` from the module parameters; raises :class:`SpecError`."""
-    if params['start_file']:
-        path = params['start_file']
-        try:
-            with open(path, 'r') as handle:
-                text = handle.read()
-        except (IOError, OSError) as exc:
-            raise SpecError('start_file: cannot read %s (%s); it is read on the host that runs the task' % (path, exc))
-        spec = spec_from_start_json(text, 'start_file')
-    elif params['payload'] is not None:
-        spec = spec_from_start_json(params['payload'], 'payload')
-    else:
-        spec = dict(name=params['name'], image=params['image'], env=params['env'] or {})
-        checked = dict(spec)
-        if checked['image'] is None:
-            checked['image'] = 'unset'
-        errors = validate(checked, MIM_SPEC_SCHEMA)
-        if errors:
-            raise SpecError('; '.join(errors))
-    secret_env = params['secret_env'] or {}
-    errors = validate({'name': spec['name'], 'image': spec['image'] or 'unset', 'secret_env': secret_env},
-                      MIM_SPEC_SCHEMA)
-    if errors:
-        raise SpecError('; '.join(errors))
-    env, secret_keys = merge_env(spec['env'], secret_env)
-    return Desired(spec['name'], spec['image'], env, secret_keys)
+def converge(mcm):
+    """Everything between the options and the result, in the manager; raises only :class:`MimoeError`."""
+    params = mcm.params
+    if params['wait_timeout'] < 0 or params['wait_sleep'] <= 0:
+        raise InputError('wait_timeout must be 0 or more and wait_sleep more than 0')
+    desired = desired_from_params(params)
+    mims = MimManager(mcm, FingerprintStore(params['fingerprint_file']))
+    options = dict((key, params[key]) for key in ('state', 'wait', 'wait_timeout', 'wait_sleep', 'restart_on_failure'))
+    options['health'] = _health.options(params['health']) if params['health'] is not None else None
+    return MimStateManager(mims, desired, options)
 
 
 def main():
@@ -281,12 +364,15 @@ def main():
         image=dict(type='str'),
         env=dict(type='dict'),
         secret_env=dict(type='dict', no_log=True),
+        labels=dict(type='dict'),
         start_file=dict(type='path'),
         payload=dict(type='raw'),
-        state=dict(type='str', default='present', choices=['present', 'absent', 'started', 'stopped', 'restarted']),
+        state=dict(type='str', default='present', choices=STATES),
         wait=dict(type='bool', default=True),
         wait_timeout=dict(type='int', default=60),
-        wait_sleep=dict(type='float', default=1),
+        wait_sleep=dict(type='float', default=1, aliases=['poll_interval']),
+        health=dict(type='dict', options=_health.argument_spec()),
+        restart_on_failure=dict(type='bool', default=False),
         fingerprint_file=dict(type='path', default=DEFAULT_STATE_FILE,
                               fallback=(env_fallback, ['MCM_FINGERPRINT_FILE'])),
     )
@@ -300,134 +386,20 @@ def main():
         ],
         required_one_of=[('name', 'start_file', 'payload')],
         required_if=[
-            ('state', 'present', ('image', 'start_file', 'payload'), True),
-            ('state', 'started', ('image', 'start_file', 'payload'), True),
-            ('state', 'restarted', ('image', 'start_file', 'payload'), True),
+            ('state', 'present', NEEDS_SPEC, True),
+            ('state', 'started', NEEDS_SPEC, True),
+            ('state', 'restarted', NEEDS_SPEC, True),
         ],
     )
     if not HAS_JSONSCHEMA:
         mcm.module.fail_json(msg=missing_required_lib('jsonschema'), exception=JSONSCHEMA_IMPORT_ERROR)
-    params = mcm.params
-    state = params['state']
-    if params['wait_timeout'] < 0 or params['wait_sleep'] <= 0:
-        mcm.fail('wait_timeout must be 0 or more and wait_sleep more than 0')
+    manager = mcm.run(lambda: converge(mcm))
     try:
-        desired = desired_from_params(params)
-    except SpecError as exc:
-        mcm.fail('Invalid mim spec: %s' % exc)
-
-    try:
-        run(mcm, desired, state)
-    except WaitTimeout as exc:
-        mcm.fail_mcm(exc, changed=True, mim=mask_mim(exc.mim, desired.secret_keys))
-    except MCMError as exc:
-        mcm.fail_mcm(exc)
-    except StateFileError as exc:
-        mcm.fail(str(exc))
-
-
-def run(mcm, desired, state):
-    params = mcm.params
-    client = mcm.client
-    if state == 'stopped' and not client.legacy:
-        mcm.fail('state=stopped is not possible on this node: the current MCM API generation has no stop call '
-                 '(a mim runs while it is deployed). Use state=absent to remove the mim, or state=restarted to '
-                 'restart it')
-    store = FingerprintStore(params['fingerprint_file'])
-    mgr = MimManager(mcm, store)
-    mim = mgr.find_mim(desired.name)
-    result = dict(changed=False, reasons=[])
-    diff = dict(before={}, after={})
-
-    if state == 'absent':
-        if mim is not None:
-            result['changed'] = True
-            result['reasons'].append('the mim %s is deployed' % desired.name)
-            diff = dict(before={'state': 'present', 'image': mim.get('image')}, after={'state': 'absent'})
-            if mcm.check_mode:
-                mcm.actions.append('removed mim %s' % desired.name)
-            else:
-                mgr.remove(mim)
-        elif client.legacy and not mcm.check_mode:
-            store.forget(mgr.store_key(desired.name))
-        finish(mcm, result, diff, None, desired)
-
-    if desired.image is None:  # state=stopped without a spec: stop the mim as it is
-        if mim is None:
-            mcm.fail('The mim %s is not deployed; give image (and env) to deploy it stopped' % desired.name)
-        cmp = Comparison()
-    else:
-        if mgr.find_image(desired.image) is None:
-            message = mgr.missing_images_message([desired.image])
-            if not mcm.check_mode:
-                mcm.fail(message)
-            mcm.module.warn(message + ' (check mode: assuming an earlier task uploads it)')
-        cmp = mgr.compare(desired, mim)
-
-    # The current API has no start call: a stopped or crashed mim is brought back by redeploying it.
-    revive = state == 'started' and not client.legacy and mim is not None and cmp.equal and not is_running(mim)
-    redeploy = not cmp.equal or (state == 'restarted' and not client.legacy) or revive
-    result['reasons'].extend(cmp.reasons)
-    if revive:
-        result['reasons'].append('state=started and the mim is %s: redeploying it (the current API generation '
-                                 'has no start call)' % run_state(mim))
-    diff = dict(before=cmp.before, after=cmp.after)
-    if revive:
-        diff = dict(before={'state': run_state(mim)}, after={'state': 'started'})
-    wait = params['wait']
-
-    if redeploy:
-        result['changed'] = True
-        if state == 'restarted' and cmp.equal:
-            result['reasons'].append('state=restarted: the current API generation restarts by redeploying')
-        if mcm.check_mode:
-            if mim is not None:
-                mcm.actions.append('removed mim %s' % desired.name)
-            mcm.actions.append('deployed mim %s from image %s' % (desired.name, desired.image))
-            if state == 'stopped':
-                mcm.actions.append('stopped mim %s' % desired.name)
-        else:
-            mim = mgr.deploy(desired, mim)
-            if wait:
-                mim = mgr.wait_running(desired.name, params['wait_timeout'], params['wait_sleep'], mim)
-            else:
-                mim = mgr.find_mim(desired.name, refresh=True) or mim
-            mgr.record(desired, mim)
-            if state == 'stopped':
-                mgr.set_running(mim, False)
-                mim = mgr.find_mim(desired.name, refresh=True) or mim
-    elif client.legacy and mim is not None:
-        running = is_running(mim)
-        steps = []
-        if state == 'restarted':
-            steps = [False, True] if running else [True]
-        elif state == 'started' and not running:
-            steps = [True]
-        elif state == 'stopped' and running:
-            steps = [False]
-        if steps:
-            result['changed'] = True
-            result['reasons'].append('state=%s and the mim is %s' % (state, run_state(mim)))
-            if state != 'restarted':
-                diff = dict(before={'state': run_state(mim)}, after={'state': 'started' if steps[-1] else 'stopped'})
-            if mcm.check_mode:
-                for step in steps:
-                    mcm.actions.append('%s mim %s' % ('started' if step else 'stopped', desired.name))
-            else:
-                for step in steps:
-                    mgr.set_running(mim, step)
-                if steps[-1] and wait:
-                    mim = mgr.wait_running(desired.name, params['wait_timeout'], params['wait_sleep'], mim)
-                else:
-                    mim = mgr.find_mim(desired.name, refresh=True) or mim
-    finish(mcm, result, diff, mim, desired)
-
-
-def finish(mcm, result, diff, mim, desired):
-    if mim is not None:
-        result['mim'] = mask_mim(mim, desired.secret_keys)
-    if mcm.diff_mode:
-        result['diff'] = diff if result['changed'] else dict(before={}, after={})
+        result = manager.run()
+    except MimoeError as exc:
+        mcm.fail_from(exc, **manager.failure_result(exc))
+    if not mcm.diff_mode:
+        result.pop('diff')
     mcm.exit(**result)
 
 
