@@ -57,6 +57,7 @@ def module_arg_sets(tmp_path):
                              health={'retries': 1, 'delay': 0, 'timeout': 1}),
                         dict(src=tar, allow_no_rollback=True, wait_timeout=1, datastore_timeout=1,
                              poll_interval=0.05, health={'enabled': False})],
+        'mim_release_info': [dict(name='hello-v1')],
     }
 
 
