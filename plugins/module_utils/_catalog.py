@@ -26,11 +26,10 @@ import re
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
-from ansible_collections.mimoe.edge.plugins.module_utils._digest import checked_digest, sha256_file
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import checked_digest, digest_hex, sha256_file
 from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputError, MimoeError
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
-    MCMTarError,
-    digest_hex,
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import (
+    ImageArchiveError,
     image_name_from_tag,
     inspect_image_tar,
 )
@@ -292,7 +291,7 @@ def artifact_for_source(client, source, namespace, arch=None, field='image'):
     if source.endswith('.tar') or os.path.isfile(source):
         try:
             return artifact_for_tar(source)
-        except MCMTarError as exc:
+        except ImageArchiveError as exc:
             raise InputError('%s: %s' % (field, exc.message), hint=exc.hint)
     return artifact_for_reference(client, source, namespace, arch, field)
 

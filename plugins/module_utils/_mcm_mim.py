@@ -27,11 +27,9 @@ else:
     JSONSCHEMA_IMPORT_ERROR = None
 
 from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputError
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
-    MASK,
-    MCMError,
-    image_matches,
-)
+from ansible_collections.mimoe.edge.plugins.module_utils._http import MASK
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import image_matches
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
 from ansible_collections.mimoe.edge.plugins.module_utils._markers import (
     RESERVED_KEYS,
     SECRET_KEYS_KEY,

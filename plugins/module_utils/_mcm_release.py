@@ -33,15 +33,10 @@ try:
 except ImportError:  # reported by the module (MCMModule checks requests)
     requests = None
 
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
-    MASK,
-    MCMError,
-    digest_hex,
-    image_digest,
-    image_matches,
-    inspect_image_tar,
-    same_digest,
-)
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import digest_hex, is_digest, same_digest
+from ansible_collections.mimoe.edge.plugins.module_utils._http import MASK
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import image_matches, inspect_image_tar
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError, image_digest
 from ansible_collections.mimoe.edge.plugins.module_utils._markers import (
     RELEASE_KEY,
     RESERVED_KEYS,
@@ -52,7 +47,6 @@ from ansible_collections.mimoe.edge.plugins.module_utils._markers import (
     encode_secret_keys,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_datastore import DatastoreError, run_operation
-from ansible_collections.mimoe.edge.plugins.module_utils._digest import is_digest
 from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import SAME, UNVERIFIED, image_identity
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_image import same_content
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (

@@ -40,20 +40,17 @@ import tempfile
 import traceback
 
 from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import build_retry, mask_secret
+from ansible_collections.mimoe.edge.plugins.module_utils._http import (  # noqa: F401 pylint: disable=unused-import
+    DEFAULT_TIMEOUT, HAS_REQUESTS, REQUESTS_IMPORT_ERROR, Sessions, TLSOptions, build_retry, mask_secret,
+)
 from ansible_collections.mimoe.edge.plugins.module_utils._transport import (
-    MAX_ANSWER_BYTES, AnswerError, DeadlineAdapter, deadline, escape_control, read_answer, refuse_url_credentials,
+    MAX_ANSWER_BYTES, AnswerError, deadline, escape_control, read_answer, refuse_url_credentials,
 )
 
 try:
     import requests
-    from urllib3.util.retry import Retry
-except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
+except ImportError:  # HAS_REQUESTS (from _http) says so
+    pass
 
 try:
     import oras.container
@@ -81,8 +78,6 @@ REPOSITORY_RE = re.compile(r'^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_
 TAG_RE = re.compile(r'^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$')
 DIGEST_RE = re.compile(r'^sha256:[0-9a-f]{64}$')
 
-IDEMPOTENT_METHODS = frozenset(['GET', 'HEAD', 'PUT', 'DELETE'])
-DEFAULT_TIMEOUT = 30.0
 _CHUNK = 1024 * 1024
 
 
@@ -177,7 +172,7 @@ class OCIClient(object):
     """
 
     def __init__(self, url, username=None, password=None, validate_certs=True, ca_path=None,
-                 timeout=DEFAULT_TIMEOUT, retries=3):
+                 timeout=DEFAULT_TIMEOUT, retries=3, client_cert=None, client_key=None):
         if not HAS_REQUESTS or not HAS_ORAS:
             raise OCIError('The Python libraries requests and oras are required on the host that runs the task')
         self.scheme, self.host = split_registry_url(url)
@@ -187,10 +182,9 @@ class OCIClient(object):
         self.username = username
         self._password = password
         self.timeout = float(timeout)
-        self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
-        if validate_certs and ca_path and not os.path.isfile(ca_path):
-            raise OCIError('registry.ca_path %s is not a readable file' % ca_path,
-                           hint='give the PEM file of the CA that signed the registry certificate')
+        self.tls = TLSOptions(validate_certs, ca_path, client_cert, client_key, prefix='registry.', peer='registry',
+                              error=OCIError)
+        self.verify = self.tls.verify
         self.requests = []  # (method, url, status) of every call, for counters and tests
         self._basic = None
         self._tokens = {}
@@ -200,16 +194,7 @@ class OCIClient(object):
             retry = build_retry(retries)
         except ValueError as exc:
             raise OCIError(str(exc))
-        self._session = requests.Session()
-        self._session.verify = self.verify
-        self._session.mount('http://', DeadlineAdapter(max_retries=retry))
-        self._session.mount('https://', DeadlineAdapter(max_retries=retry))
-        self._post_session = requests.Session()
-        self._post_session.verify = self.verify
-        no_retry = DeadlineAdapter(max_retries=Retry(total=0, connect=0, read=0, status=0, other=0, redirect=0,
-                                                     raise_on_status=False, raise_on_redirect=False))
-        self._post_session.mount('http://', no_retry)
-        self._post_session.mount('https://', no_retry)
+        self.sessions = Sessions(retry, self.tls)
 
         self.oras = oras.provider.Registry(hostname=self.host, insecure=self.scheme == 'http',
                                            tls_verify=self.verify, auth_backend='basic')
@@ -229,7 +214,6 @@ class OCIClient(object):
         return None
 
     def _send(self, method, url, data=None, headers=None, json_body=None, stream=False, auth=None, params=None):
-        session = self._session if method in IDEMPOTENT_METHODS else self._post_session
         headers = dict(headers or {})
         if auth:
             headers['Authorization'] = auth
@@ -238,11 +222,9 @@ class OCIClient(object):
         dog = guard.__enter__()
         detached = False
         try:
-            response = session.request(method, url, data=data, json=json_body, headers=headers, stream=True,
-                                       params=params, timeout=(self.timeout, self.timeout), allow_redirects=True,
-                                       # per request: REQUESTS_CA_BUNDLE in the environment would override the
-                                       # session's verify (psf/requests#3829)
-                                       verify=self.verify)
+            response = self.sessions.request(method, url, data=data, json=json_body, headers=headers, stream=True,
+                                             params=params, timeout=(self.timeout, self.timeout),
+                                             allow_redirects=True)
             if stream and response.status_code < 300:
                 response.watchdog = guard.detach()
                 detached = True
@@ -254,9 +236,7 @@ class OCIClient(object):
                            if exc.timed_out else 'check registry.url: a registry answer is far smaller')
         except requests.exceptions.SSLError as exc:
             raise OCIError('TLS error talking to the registry %s: %s' % (self.url, self._mask(exc)),
-                           method=method, url=url,
-                           hint='set registry.ca_path to the CA bundle that signed the registry certificate, '
-                                'or registry.validate_certs: false for a test registry')
+                           method=method, url=url, hint=self.tls.hint(exc))
         except (requests.exceptions.Timeout, requests.exceptions.ConnectionError,
                 requests.exceptions.RetryError) as exc:
             raise OCIError('Cannot reach the registry %s (%s %s, timeout %s s): %s'
@@ -383,11 +363,6 @@ class OCIClient(object):
         return '%s://%s' % (self.scheme, self.container(repository).manifest_url(ref))
 
     # ---------------------------------------------------------------- API
-
-    def ping(self):
-        """``GET /v2/``: checks the URL and the credentials once (learns the auth scheme)."""
-        response = self.do_request('%s/v2/' % self.url, 'GET')
-        return self.check(response, 'GET', 'the registry API /v2/', ok=(200,))
 
     def blob_exists(self, repository, digest):
         return self.oras.blob_exists({'digest': digest}, self.container(repository))
