@@ -154,18 +154,20 @@ class TLSOptions(object):
         self.cert = (client_cert, client_key) if client_key else (client_cert or None)
 
     def hint(self, exc):
-        """What to do about a TLS failure: a certificate the peer wants or refuses, or one we do not trust."""
+        """What to do about a TLS failure: a peer certificate we do not trust, or a client certificate the peer
+        wants (a peer that requires one closes the handshake or answers with an alert, whatever it lacks)."""
         text = str(exc).lower()
-        if any(word in text for word in ('certificate required', 'handshake failure', 'bad certificate',
-                                         'unknown ca', 'alert', 'certificate_required')) \
-                and 'certificate verify failed' not in text:
-            if self.cert:
-                return ('the %s refused the client certificate %sclient_cert: check that it is signed by a CA the '
-                        '%s trusts and that %sclient_key is its key' % (self.peer, self.prefix, self.peer, self.prefix))
-            return ('the %s may require a client certificate (mutual TLS): set %sclient_cert and %sclient_key'
-                    % (self.peer, self.prefix, self.prefix))
-        return ('set %sca_path to the CA bundle that signed the %s certificate, or %svalidate_certs: false for a '
-                'test %s' % (self.prefix, self.peer, self.prefix, self.peer))
+        if 'certificate verify failed' in text or "doesn't match" in text or 'hostname' in text:
+            return ('set %sca_path to the CA bundle that signed the %s certificate, or %svalidate_certs: false for a '
+                    'test %s' % (self.prefix, self.peer, self.prefix, self.peer))
+        if 'wrong version number' in text or 'unknown protocol' in text or 'record layer' in text:
+            return 'the %s does not speak TLS on this port: check the scheme (http/https) and the port' % self.peer
+        if self.cert:
+            return ('the %s refused the TLS connection with the client certificate %sclient_cert: check that it is '
+                    'signed by a CA the %s trusts, that %sclient_key is its key, and that it has not expired'
+                    % (self.peer, self.prefix, self.peer, self.prefix))
+        return ('the %s ended the TLS handshake: it may require a client certificate (mutual TLS); set %sclient_cert '
+                'and %sclient_key' % (self.peer, self.prefix, self.prefix))
 
 
 def _session(adapter, tls, headers):

@@ -31,6 +31,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import binascii
 import hashlib
 import json
 import os
@@ -38,6 +39,8 @@ import re
 import shutil
 import tempfile
 import traceback
+
+from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
 from ansible_collections.mimoe.edge.plugins.module_utils._http import (  # noqa: F401 pylint: disable=unused-import
@@ -169,10 +172,13 @@ class OCIClient(object):
 
     :param url: ``http(s)://host[:port]``.
     :param username: with ``password``, for a Basic challenge or a Bearer token request.
+    :param identity_token: an OAuth2 refresh token (``identitytoken`` of a Docker auth file), exchanged at the token
+                           service for access tokens; used when no username is given.
+    :param client_cert: PEM client certificate (with ``client_key`` unless the file holds the key) for mutual TLS.
     """
 
     def __init__(self, url, username=None, password=None, validate_certs=True, ca_path=None,
-                 timeout=DEFAULT_TIMEOUT, retries=3, client_cert=None, client_key=None):
+                 timeout=DEFAULT_TIMEOUT, retries=3, client_cert=None, client_key=None, identity_token=None):
         if not HAS_REQUESTS or not HAS_ORAS:
             raise OCIError('The Python libraries requests and oras are required on the host that runs the task')
         self.scheme, self.host = split_registry_url(url)
@@ -181,6 +187,8 @@ class OCIClient(object):
             raise OCIError('registry username and password go together: give both or neither')
         self.username = username
         self._password = password
+        self._identity_token = None if username else identity_token
+        self.credentials_from = None  # the auth file the credentials were read from (client_from_params), if any
         self.timeout = float(timeout)
         self.tls = TLSOptions(validate_certs, ca_path, client_cert, client_key, prefix='registry.', peer='registry',
                               error=OCIError)
@@ -204,7 +212,8 @@ class OCIClient(object):
     # ---------------------------------------------------------------- transport
 
     def _mask(self, text):
-        return escape_control(mask_secret(text, [self._password, self._basic] + list(self._tokens.values())))
+        return escape_control(mask_secret(text, [self._password, self._basic, self._identity_token]
+                                          + list(self._tokens.values())))
 
     def _auth_header(self):
         if self._basic:
@@ -266,8 +275,13 @@ class OCIClient(object):
                            url=url, hint='a token service on another host must use https; check the registry '
                                          'configuration (auth.token.realm) and registry.url')
         query = dict((k, params[k]) for k in ('service', 'scope') if params.get(k))
-        auth = 'Basic %s' % self._credentials_b64() if self.username else None
-        response = self._send('GET', realm, headers={'Accept': 'application/json'}, auth=auth, params=query)
+        if self._identity_token:
+            # OAuth2 refresh-token grant (what docker login stored as identitytoken), never a Basic password.
+            form = dict(query, grant_type='refresh_token', refresh_token=self._identity_token, client_id='mimoe.edge')
+            response = self._send('POST', realm, headers={'Accept': 'application/json'}, data=form)
+        else:
+            auth = 'Basic %s' % self._credentials_b64() if self.username else None
+            response = self._send('GET', realm, headers={'Accept': 'application/json'}, auth=auth, params=query)
         if response.status_code in (401, 403):
             raise self._auth_failed(response.status_code, 'GET', realm, 'the token service refused the credentials')
         if response.status_code != 200:
@@ -283,10 +297,14 @@ class OCIClient(object):
         return token
 
     def _auth_failed(self, status, method, url, detail):
-        if self.username:
-            message = ('The registry %s answered %s: authentication failed for user %s (%s)'
-                       % (self.url, status, self.username, detail))
+        if self.username or self._identity_token:
+            message = ('The registry %s answered %s: authentication failed for %s (%s)'
+                       % (self.url, status, 'user %s' % self.username if self.username else 'the identity token',
+                          detail))
             hint = 'check registry.username and registry.password'
+            if self.credentials_from:
+                hint = ('check the entry of %s in %s (log in again), or give registry.username and registry.password'
+                        % (self.host, self.credentials_from))
         else:
             message = 'The registry %s answered %s: it requires credentials (%s)' % (self.url, status, detail)
             hint = 'set registry.username and registry.password'
@@ -532,3 +550,108 @@ class OCIClient(object):
         """Whether the blob can be read without credentials (what a node pulling by URL needs)."""
         response = self._send('HEAD', self.blob_url(repository, digest))
         return response.status_code == 200
+
+
+# ---------------------------------------------------------------- the registry option and its credentials
+
+def registry_argument_spec(apply_defaults=True):
+    """The ``registry`` option (documented in the ``mimoe.edge.registry`` doc fragment)."""
+    return dict(registry=dict(type='dict', apply_defaults=apply_defaults, options=dict(
+        url=dict(type='str', required=True, fallback=(env_fallback, ['MIMOE_REGISTRY_URL'])),
+        username=dict(type='str', fallback=(env_fallback, ['MIMOE_REGISTRY_USERNAME'])),
+        password=dict(type='str', no_log=True, fallback=(env_fallback, ['MIMOE_REGISTRY_PASSWORD'])),
+        auth_file=dict(type='path', fallback=(env_fallback, ['MIMOE_REGISTRY_AUTH_FILE'])),
+        namespace=dict(type='str', default='', fallback=(env_fallback, ['MIMOE_REGISTRY_NAMESPACE'])),
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+        client_cert=dict(type='path', fallback=(env_fallback, ['MIMOE_REGISTRY_CLIENT_CERT'])),
+        client_key=dict(type='path', no_log=False, fallback=(env_fallback, ['MIMOE_REGISTRY_CLIENT_KEY'])),
+        timeout=dict(type='float', default=30.0),
+    )))
+
+
+def client_from_params(registry):
+    """An :class:`OCIClient` from the ``registry`` option (a dict).
+
+    Without ``username`` and ``password``, the credentials of the registry's host are read from an auth file
+    (:func:`registry_credentials`), as ``docker login``, ``podman login`` or ``helm registry login`` left them.
+    """
+    username, password, identity_token, source = registry.get('username'), registry.get('password'), None, None
+    if not username and not password:
+        scheme_host = split_registry_url(registry['url'])
+        found = registry_credentials(scheme_host[1], registry.get('auth_file'))
+        if found:
+            username, password, identity_token, source = found
+    client = OCIClient(registry['url'], username=username, password=password, identity_token=identity_token,
+                       validate_certs=registry.get('validate_certs', True), ca_path=registry.get('ca_path'),
+                       client_cert=registry.get('client_cert'), client_key=registry.get('client_key'),
+                       timeout=registry.get('timeout') or 30.0)
+    client.credentials_from = source
+    return client
+
+
+def auth_files(auth_file=None):
+    """The auth files to read, in order: ``auth_file`` alone when given; else ``$REGISTRY_AUTH_FILE`` (podman,
+    skopeo, buildah), ``$DOCKER_CONFIG/config.json`` or else ``~/.docker/config.json`` (docker, helm)."""
+    if auth_file:
+        return [auth_file]
+    found = []
+    if os.environ.get('REGISTRY_AUTH_FILE'):
+        found.append(os.environ['REGISTRY_AUTH_FILE'])
+    if os.environ.get('DOCKER_CONFIG'):
+        found.append(os.path.join(os.environ['DOCKER_CONFIG'], 'config.json'))
+    else:
+        found.append(os.path.join(os.path.expanduser('~'), '.docker', 'config.json'))
+    return found
+
+
+def _auth_key_host(key):
+    """``https://reg.example:5000/v2/`` -> ``reg.example:5000``: how auth files name a registry."""
+    key = re.sub(r'^[a-zA-Z]+://', '', str(key).strip())
+    return key.split('/', 1)[0].lower()
+
+
+def registry_credentials(host, auth_file=None):
+    """``(username, password, identity_token, file)`` for ``host`` (``name[:port]``, exactly: the credentials of
+    one host are never sent to another) from the first auth file that has an entry for it, or ``None``.
+
+    An entry holds ``auth`` (base64 of ``user:password``), or ``username`` and ``password``, and may hold an
+    ``identitytoken`` (an OAuth2 refresh token, used with the registry's token service). ``credsStore`` and
+    ``credHelpers`` (credentials kept by an external program) are not read.
+
+    :raises OCIError: for an unreadable ``auth_file`` given explicitly, or an unreadable entry for ``host``; the
+                      message names the file and the host, never the content.
+    """
+    for path in auth_files(auth_file):
+        path = os.path.expanduser(path)
+        if not os.path.isfile(path):
+            if auth_file:
+                raise OCIError('registry.auth_file %s is not a readable file' % path,
+                               hint='give the auth file docker login / podman login wrote, for example '
+                                    '~/.docker/config.json')
+            continue
+        try:
+            with open(path, 'rb') as handle:
+                config = json.loads(handle.read(MAX_ANSWER_BYTES).decode('utf-8'))
+        except (IOError, OSError, ValueError, UnicodeDecodeError) as exc:
+            raise OCIError('Cannot read the registry auth file %s: %s' % (path, type(exc).__name__),
+                           hint='fix or remove the file, or give registry.username and registry.password')
+        auths = config.get('auths') if isinstance(config, dict) else None
+        entries = [v for k, v in (auths.items() if isinstance(auths, dict) else []) if _auth_key_host(k) == host.lower()]
+        if not entries:
+            continue
+        entry = entries[0] if isinstance(entries[0], dict) else {}
+        username, password = entry.get('username'), entry.get('password')
+        if entry.get('auth'):
+            try:
+                decoded = base64.b64decode(str(entry['auth']), validate=True).decode('utf-8')
+            except (binascii.Error, ValueError, UnicodeDecodeError):
+                decoded = ''
+            if ':' not in decoded:
+                raise OCIError('The entry of %s in the registry auth file %s has an auth value that is not the base64 '
+                               'of user:password' % (host, path), hint='log in again (docker login %s)' % host)
+            username, password = decoded.split(':', 1)
+        token = entry.get('identitytoken') or None
+        if (username and password) or token:
+            return (username or None) if password else None, password or None, token, path
+    return None

@@ -90,6 +90,8 @@ def test_tls_hint_names_the_client_certificate():
     asked = TLSOptions(peer='node').hint(Exception('[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert '
                                                    'certificate required'))
     assert 'client_cert' in asked and 'mutual TLS' in asked
+    closed = TLSOptions(peer='node').hint(Exception("SSLEOFError(8, 'EOF occurred in violation of protocol')"))
+    assert 'set client_cert and client_key' in closed
     untrusted = TLSOptions(prefix='registry.', peer='registry').hint(
         Exception('[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed'))
     assert 'registry.ca_path' in untrusted
