@@ -15,11 +15,15 @@ What this module does itself, and why:
 
 * transport: ``oras`` retries every failed request five times with sleeps up to 83 seconds and has no
   timeout; a task must fail fast and clearly. Our ``do_request`` replaces the one of the ``oras`` registry
-  object, with timeouts and urllib3 retries of idempotent methods only.
+  object: the sessions of ``_http`` (shared with the node client: urllib3 retries of idempotent methods only,
+  TLS options with an optional client certificate) and the whole-answer deadlines of ``_transport``.
 * authentication: the scheme is picked from the registry's ``WWW-Authenticate`` challenge. ``Basic`` (htpasswd
   registries: CNCF distribution, Izuma) sends the credentials; ``Bearer`` runs the token flow (realm, service,
   scope, credentials optional) with one token per scope, because a pull token does not allow a push.
   ``oras``'s default token backend treats a Basic realm as a URL, and reuses one token for every scope.
+  An ``identitytoken`` (Docker auth file) is exchanged with the OAuth2 refresh-token grant.
+* credentials: given, or read for the registry's exact host from a Docker / Podman auth file
+  (:func:`registry_credentials`).
 * manifests: pushed as the exact bytes we serialised (so that the digest is known before the push, which is
   what makes a re-publish a no-op) and pulled with OCI ``Accept`` headers (a registry answers 404 without them).
 
