@@ -12,7 +12,8 @@ import pytest
 
 from compat import patch_module_args
 
-from ansible_collections.mimoe.edge.plugins.module_utils import _mcm_client, _oci_client
+from ansible_collections.mimoe.edge.plugins.module_utils import _catalog, _image_archive, _mcm_client, _oci_client
+from ansible_collections.mimoe.edge.plugins.modules import mim_package_info
 from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
 from ansible_collections.mimoe.edge.plugins.module_utils._http import IDEMPOTENT_METHODS, Sessions, TLSOptions
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMClient, MCMError
@@ -65,8 +66,10 @@ def test_both_clients_use_the_shared_sessions(tmp_path):
         assert client.sessions.retrying.verify is False and client.sessions.single.verify is False
         assert client.sessions.single.get_adapter('https://x').max_retries.total == 0
     assert set(mcm.sessions.retrying.get_adapter('https://x').max_retries.allowed_methods) == set(IDEMPOTENT_METHODS)
-    # The registry client does not depend on the node client.
+    # The registry client does not depend on the node client, nor do the archive readers.
     assert '_mcm_client' not in open(_oci_client.__file__).read()
+    for module in (_catalog, _image_archive, mim_package_info):
+        assert '_mcm_client' not in open(module.__file__).read(), module.__name__
 
 
 def test_client_certificate_options(tmp_path):
