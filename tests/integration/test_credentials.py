@@ -118,8 +118,8 @@ def test_node_that_requires_a_client_certificate(tmp_path, pki, monkeypatch):
         defaults = {'mcm_url': '{{ node_url }}', 'mcm_token': '{{ node_token }}', 'timeout': 20, 'retries': 0,
                     'ca_path': pki.ca}
         info = {'name': 'info', 'mimoe.edge.mcm_info': {}, 'ignore_errors': True}
-        with_cert = dict(info, name='with cert', **{'mimoe.edge.mcm_info': {'client_cert': client_cert,
-                                                                           'client_key': client_key}})
+        with_cert = {'name': 'with cert', 'ignore_errors': True,
+                     'mimoe.edge.mcm_info': {'client_cert': client_cert, 'client_key': client_key}}
         run = ansible.run([info, with_cert], defaults=defaults)
         by_task = {r['_task']: r for r in run.host('edge1')}
         refused = by_task['info']

@@ -51,8 +51,8 @@ def test_exact_host_only_and_every_entry_form(tmp_path, no_auth_env):
 
 def test_search_order_and_environment(tmp_path, monkeypatch, no_auth_env):
     podman = write(tmp_path / 'podman' / 'auth.json', {'reg:5000': {'auth': b64('podman:' + PASSWORD)}})
-    docker = write(tmp_path / 'docker' / 'config.json', {'reg:5000': {'auth': b64('docker:' + PASSWORD)},
-                                                          'only-docker:5000': {'auth': b64('d:' + PASSWORD)}})
+    docker = write(tmp_path / 'docker' / 'config.json', {
+        'reg:5000': {'auth': b64('docker:' + PASSWORD)}, 'only-docker:5000': {'auth': b64('d:' + PASSWORD)}})
     home = write(tmp_path / 'home' / '.docker' / 'config.json', {'reg:5000': {'auth': b64('home:' + PASSWORD)}})
     assert registry_credentials('reg:5000') is None
     monkeypatch.delenv('DOCKER_CONFIG')
