@@ -41,6 +41,18 @@ options:
     description:
       - PEM file of the CA certificates to verify the node's certificate with, instead of the system bundle.
     type: path
+  client_cert:
+    description:
+      - PEM file of the client certificate sent to a node that requires mutual TLS (a node behind a TLS proxy that
+        checks client certificates). The file may hold the private key too; else give O(client_key).
+      - If not set, the value of the E(MCM_CLIENT_CERT) environment variable is used.
+    type: path
+  client_key:
+    description:
+      - PEM file of the private key of O(client_cert), when the key is not in that file. The key must not be
+        encrypted.
+      - If not set, the value of the E(MCM_CLIENT_KEY) environment variable is used.
+    type: path
   timeout:
     description:
       - Seconds each attempt of a call may take in all, from the connection to the last byte of the answer (a node

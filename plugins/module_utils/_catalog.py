@@ -24,17 +24,17 @@ import datetime
 import os
 import re
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.mimoe.edge.plugins.module_utils._digest import checked_digest, sha256_file
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import checked_digest, digest_hex, sha256_file
 from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputError, MimoeError
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
-    MCMTarError,
-    digest_hex,
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import (
+    ImageArchiveError,
     image_name_from_tag,
     inspect_image_tar,
 )
-from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import (
+# registry_argument_spec and client_from_params live with the registry client; the modules import them from here.
+from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import (  # noqa: F401 pylint: disable=unused-import
     HAS_ORAS,
     HAS_REQUESTS,
     ORAS_IMPORT_ERROR,
@@ -44,11 +44,12 @@ from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import (
     MEDIA_EMPTY,
     MEDIA_INDEX,
     MEDIA_MANIFEST,
-    OCIClient,
     OCIError,
     canonical_json,
     check_repository,
     check_tag,
+    client_from_params,
+    registry_argument_spec,
     sha256_digest,
 )
 
@@ -81,32 +82,12 @@ DOCKER_REF_RE = re.compile(r'^(?:(?P<host>[^/]+[.:][^/]*|localhost)/)?(?P<path>[
 
 # ---------------------------------------------------------------- module plumbing
 
-def registry_argument_spec(apply_defaults=True):
-    """The ``registry`` option (documented in the ``mimoe.edge.registry`` doc fragment)."""
-    return dict(registry=dict(type='dict', apply_defaults=apply_defaults, options=dict(
-        url=dict(type='str', required=True, fallback=(env_fallback, ['MIMOE_REGISTRY_URL'])),
-        username=dict(type='str', fallback=(env_fallback, ['MIMOE_REGISTRY_USERNAME'])),
-        password=dict(type='str', no_log=True, fallback=(env_fallback, ['MIMOE_REGISTRY_PASSWORD'])),
-        namespace=dict(type='str', default='', fallback=(env_fallback, ['MIMOE_REGISTRY_NAMESPACE'])),
-        validate_certs=dict(type='bool', default=True),
-        ca_path=dict(type='path'),
-        timeout=dict(type='float', default=30.0),
-    )))
-
-
 def require_libraries(module):
     """Fail ``module`` when the registry client's libraries (requests, oras) are missing."""
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
     if not HAS_ORAS:
         module.fail_json(msg=missing_required_lib('oras'), exception=ORAS_IMPORT_ERROR)
-
-
-def client_from_params(registry):
-    """An :class:`OCIClient` from the ``registry`` option (a dict)."""
-    return OCIClient(registry['url'], username=registry.get('username'), password=registry.get('password'),
-                     validate_certs=registry.get('validate_certs', True), ca_path=registry.get('ca_path'),
-                     timeout=registry.get('timeout') or 30.0)
 
 
 def repository_of(namespace, name):
@@ -292,7 +273,7 @@ def artifact_for_source(client, source, namespace, arch=None, field='image'):
     if source.endswith('.tar') or os.path.isfile(source):
         try:
             return artifact_for_tar(source)
-        except MCMTarError as exc:
+        except ImageArchiveError as exc:
             raise InputError('%s: %s' % (field, exc.message), hint=exc.hint)
     return artifact_for_reference(client, source, namespace, arch, field)
 

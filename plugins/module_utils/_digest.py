@@ -96,3 +96,19 @@ def checked_digest(value, what='digest'):
 def is_digest(value):
     """Whether ``value`` passes :func:`checked_digest`."""
     return normalize_digest(value) is not None
+
+
+def digest_hex(digest):
+    """The hex part of a digest: ``sha256:abc`` -> ``abc``; also accepts a real node's ``sha265:`` spelling."""
+    if not digest:
+        return None
+    digest = str(digest).strip().lower()
+    if ':' in digest:
+        digest = digest.split(':', 1)[1]
+    return digest or None
+
+
+def same_digest(one, other):
+    """Compare two digests after the colon (``sha256:x`` equals ``sha265:x``)."""
+    one, other = digest_hex(one), digest_hex(other)
+    return one is not None and one == other

@@ -34,7 +34,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._digest import (  # noq
     normalize_digest,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._markers import decode_release
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import (
     image_matches,
     image_name_from_tag,
     inspect_image_tar,
@@ -111,7 +111,7 @@ def archive_identity(path):
     """The identity of a docker-save archive: ``digest`` (of the file), ``config_digest`` (of its config JSON, the
     Docker image id), ``name``, ``version``, ``repo_tag``, ``repo_tags`` and ``size``.
 
-    :raises MCMTarError: when the archive is not a valid mim image (see ``inspect_image_tar``).
+    :raises ImageArchiveError: when the archive is not a valid mim image (see ``inspect_image_tar``).
     """
     info = inspect_image_tar(path)
     return dict((key, info[key]) for key in ('digest', 'config_digest', 'name', 'version', 'repo_tag',

@@ -8,7 +8,7 @@
 This is private to the collection (note the ``_`` prefix): its interface can change
 between minor releases without notice.
 
-One client object talks to one node. It owns a ``requests.Session`` with:
+One client object talks to one node, through the sessions of ``_http`` (shared with the registry client), with:
 
 * ``Authorization: Bearer <token>`` and, when a client ID is given, ``x-client-id``;
 * a deadline of ``timeout`` seconds for each attempt as a whole (connection, headers, body: see ``_transport``)
@@ -18,7 +18,10 @@ One client object talks to one node. It owns a ``requests.Session`` with:
   when that is safe: after a 5xx or a connection that broke without an answer, the client first reads
   the node's state (``verify``) and sends the POST again only if it did not take effect, so a write is never
   applied twice. A POST that timed out is not retried (the node may still be applying it);
-* TLS verification on by default (``validate_certs``, ``ca_path``).
+* TLS verification on by default (``validate_certs``, ``ca_path``) and an optional client certificate
+  (``client_cert``, ``client_key``) for nodes behind mutual TLS.
+
+Reading image archives is in ``_image_archive``; digest rules in ``_digest``.
 
 Every failure (HTTP error, connection error, timeout, unreadable answer) is raised as
 :class:`MCMError`, whose message never contains the token.
@@ -28,56 +31,33 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import json
 import os
 import re
-import tarfile
 import time
-import traceback
-import zlib
 
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import is_digest, node_image_digest, same_digest
 from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
-from ansible_collections.mimoe.edge.plugins.module_utils._archive import (
-    ArchiveMemberError, check_members, read_small, regular_member,
+from ansible_collections.mimoe.edge.plugins.module_utils._http import (  # noqa: F401 pylint: disable=unused-import
+    DEFAULT_RETRIES, DEFAULT_TIMEOUT, HAS_REQUESTS, IDEMPOTENT_METHODS, REQUESTS_IMPORT_ERROR, RETRY_STATUSES,
+    Sessions, TLSOptions, build_retry, mask_secret,
 )
-from ansible_collections.mimoe.edge.plugins.module_utils._digest import is_digest, node_image_digest, sha256_file
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import (
+    file_digest, image_matches,
+)
 from ansible_collections.mimoe.edge.plugins.module_utils._transport import (
-    MAX_ANSWER_BYTES, AnswerError, DeadlineAdapter, deadline, escape_control, read_answer, refuse_url_credentials,
+    MAX_ANSWER_BYTES, AnswerError, deadline, escape_control, read_answer, refuse_url_credentials,
 )
 
 try:
     import requests
-    from urllib3.util.retry import Retry
-except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
+except ImportError:  # HAS_REQUESTS (from _http) says so
+    pass
 
 
 API_PREFIX = '/mcm/v1'
 API_CURRENT = 'current'
 API_LEGACY = 'legacy'
-
-IDEMPOTENT_METHODS = frozenset(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'])
-# Reads are retried on any 5xx; a write on a 5xx only once the node shows it did not apply (write_with_verify).
-RETRY_STATUSES = tuple(range(500, 600))
-MASK = '********'
-
-# Keys of a urllib3 Retry that the ``retries`` option may set. ``allowed_methods`` is
-# deliberately absent: a POST is never retried, whatever the user asks for.
-RETRY_KEYS = frozenset([
-    'total', 'connect', 'read', 'status', 'other', 'backoff_factor', 'backoff_max',
-    'status_forcelist', 'respect_retry_after_header',
-])
-
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_RETRIES = 3
-DEFAULT_BACKOFF = 0.5
-
-_CHUNK = 1024 * 1024
 
 
 class MCMError(MimoeError):
@@ -108,155 +88,6 @@ class MCMError(MimoeError):
         result = super(MCMError, self).to_dict()
         result['server_message'] = self.server_message
         return result
-
-
-class MCMTarError(MCMError):
-    """A local image archive is missing, unreadable, or not a docker-save archive."""
-
-
-def mask_secret(text, secrets):
-    """Replace every occurrence of each non-empty secret in ``text`` with ``********``."""
-    if text is None:
-        return None
-    if not isinstance(text, str):
-        text = str(text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
-
-
-def digest_hex(digest):
-    """The hex part of a digest: ``sha256:abc`` -> ``abc``; also accepts a real node's ``sha265:`` spelling."""
-    if not digest:
-        return None
-    digest = str(digest).strip().lower()
-    if ':' in digest:
-        digest = digest.split(':', 1)[1]
-    return digest or None
-
-
-def same_digest(one, other):
-    """Compare two digests after the colon (``sha256:x`` equals ``sha265:x``)."""
-    one, other = digest_hex(one), digest_hex(other)
-    return one is not None and one == other
-
-
-def file_digest(path):
-    """``sha256:<hex>`` of a file, read in chunks (never the whole file in memory)."""
-    try:
-        return 'sha256:' + sha256_file(path, _CHUNK)
-    except (IOError, OSError) as exc:
-        raise MCMTarError('Cannot read image archive %s: %s' % (path, exc),
-                          hint='check that src points to a readable file on the host that runs the task')
-
-
-def image_name_from_tag(tag):
-    """Repository part of a RepoTag: ``hello-v1:1.0.0`` -> ``hello-v1``; ``reg:5000/x`` -> ``reg:5000/x``."""
-    if ':' in tag:
-        repo, version = tag.rsplit(':', 1)
-        if '/' not in version:
-            return repo
-    return tag
-
-
-def inspect_image_tar(path):
-    """Validate a docker-save image archive and describe it.
-
-    Checks, before anything is sent to a node: the file is a complete tar archive; it holds
-    ``manifest.json`` with at least one entry with ``RepoTags`` and ``Layers``; every layer
-    listed is in the archive and is itself a readable tar; one layer holds the entry file
-    (``mimik.entry`` label of the image config, ``index.js`` by default).
-
-    :returns: dict with ``name`` (from the first RepoTag that is not ``runtime:*``), ``repo_tag`` (that RepoTag),
-              ``version`` (its tag part, or None), ``repo_tags``, ``entry``, ``digest`` (``sha256:`` of the archive
-              bytes), ``config_digest`` (``sha256:`` of the image config JSON named by manifest.json's ``Config``:
-              the Docker image id, which is what legacy nodes report as the image ``id``; None without a config)
-              and ``size``.
-    :raises MCMTarError: with a message that names the archive and the problem.
-    """
-    def fail(reason):
-        raise MCMTarError('%s is not a valid mim image archive (docker-save layout): %s' % (path, reason),
-                          hint='build it with the mimik packager (npm run package) or docker save')
-
-    if not os.path.exists(path):
-        raise MCMTarError('Image archive %s does not exist' % path,
-                          hint='src is read on the host that runs the task; with delegate_to: localhost '
-                               'that is the controller')
-    if not os.path.isfile(path):
-        fail('not a regular file')
-
-    try:
-        with tarfile.open(path, 'r:') as tar:
-            members = {}
-            for member in tar.getmembers():  # reads every header: a truncated archive fails here
-                members[member.name[2:] if member.name.startswith('./') else member.name] = member
-            check_members(tar.getmembers())
-            if 'manifest.json' not in members:
-                fail('manifest.json is missing')
-            try:
-                manifest = json.loads(read_small(tar, members['manifest.json'], 'manifest').decode('utf-8'))
-            except ValueError as exc:
-                fail('manifest.json is not valid JSON (%s)' % exc)
-            if not isinstance(manifest, list) or not manifest or not isinstance(manifest[0], dict):
-                fail('manifest.json must be a non-empty list of objects')
-            entry = manifest[0]
-            repo_tags = entry.get('RepoTags')
-            layers = entry.get('Layers')
-            if not isinstance(repo_tags, list) or not repo_tags or not all(isinstance(t, str) for t in repo_tags):
-                fail('manifest.json has no RepoTags (the node names the image after its first RepoTag)')
-            if not isinstance(layers, list) or not layers:
-                fail('manifest.json has no Layers')
-
-            entry_file = 'index.js'
-            config_digest = None
-            config_name = entry.get('Config')
-            if isinstance(config_name, str) and config_name in members:
-                try:
-                    raw_config = read_small(tar, members[config_name], 'image config')
-                    # The Docker image id is the digest of these exact bytes, whatever the file is called.
-                    config_digest = 'sha256:' + hashlib.sha256(raw_config).hexdigest()
-                    config = json.loads(raw_config.decode('utf-8'))
-                    labels = (config.get('config') or {}).get('Labels') or {}
-                    if isinstance(labels.get('mimik.entry'), str) and labels['mimik.entry']:
-                        entry_file = labels['mimik.entry']
-                except (ValueError, AttributeError):
-                    fail('image config %s is not valid JSON' % config_name)
-
-            found_entry = False
-            for layer in layers:
-                if not isinstance(layer, str) or layer not in members:
-                    fail('layer %s listed in manifest.json is not in the archive' % layer)
-                # Streamed, never read whole: a layer may declare far more bytes than memory holds.
-                data = regular_member(tar, members[layer], 'layer')
-                try:
-                    with tarfile.open(fileobj=data, mode='r:') as layer_tar:
-                        names = [n[2:] if n.startswith('./') else n for n in layer_tar.getnames()]
-                except (tarfile.TarError, EOFError) as exc:
-                    fail('layer %s is not a readable tar (%s)' % (layer, exc))
-                if entry_file in names:
-                    found_entry = True
-            if not found_entry:
-                fail('no layer holds the entry file %s' % entry_file)
-    except ArchiveMemberError as exc:
-        fail(str(exc))
-    except (tarfile.TarError, EOFError, zlib.error) as exc:
-        fail('unreadable or truncated tar (%s)' % exc)
-    except (IOError, OSError) as exc:
-        raise MCMTarError('Cannot read image archive %s: %s' % (path, exc))
-
-    names = [t for t in repo_tags if not t.startswith('runtime:')] or repo_tags
-    name = image_name_from_tag(names[0])
-    return dict(
-        name=name,
-        repo_tag=names[0],
-        version=names[0][len(name) + 1:] if name != names[0] else None,
-        repo_tags=repo_tags,
-        entry=entry_file,
-        digest=file_digest(path),
-        config_digest=config_digest,
-        size=os.path.getsize(path),
-    )
 
 
 def _strip_html(text):
@@ -321,64 +152,6 @@ def status_hint(status, resource=None, conflict=None):
     return None
 
 
-def _checked_retry_settings(retries):
-    """The ``retries`` dictionary with each value checked, so that a bad one is an error now, not a traceback at the
-    first retry (urllib3 only uses ``backoff_factor`` when it sleeps)."""
-    checked = {}
-    for key, value in retries.items():
-        if key in ('total', 'connect', 'read', 'status', 'other'):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise ValueError('retries.%s must be an integer 0 or more (or null), got %s'
-                                 % (key, escape_control(repr(value))))
-        elif key in ('backoff_factor', 'backoff_max'):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 3600:
-                raise ValueError('retries.%s must be a number of seconds from 0 to 3600, got %s'
-                                 % (key, escape_control(repr(value))))
-        elif key == 'status_forcelist':
-            if isinstance(value, (list, tuple)):  # "503" from a template is a status too
-                value = tuple(int(s) if isinstance(s, str) and s.strip().isdigit() else s for s in value)
-            if not isinstance(value, tuple) or not all(
-                    isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599 for s in value):
-                raise ValueError('retries.status_forcelist must be a list of HTTP statuses (100-599), got %s'
-                                 % escape_control(repr(value)))
-        elif key == 'respect_retry_after_header' and not isinstance(value, bool):
-            raise ValueError('retries.respect_retry_after_header must be true or false, got %s'
-                             % escape_control(repr(value)))
-        checked[key] = value
-    return checked
-
-
-def build_retry(retries):
-    """A urllib3 ``Retry`` for idempotent methods from the ``retries`` option (int or dict)."""
-    settings = dict(
-        total=DEFAULT_RETRIES,
-        backoff_factor=DEFAULT_BACKOFF,
-        status_forcelist=RETRY_STATUSES,
-    )
-    if retries is None:
-        pass
-    elif isinstance(retries, bool):
-        raise ValueError('retries must be an integer or a dictionary, not a boolean')
-    elif isinstance(retries, int):
-        if retries < 0:
-            raise ValueError('retries must be 0 or more, got %d' % retries)
-        settings['total'] = retries
-    elif isinstance(retries, dict):
-        unknown = sorted(set(retries) - RETRY_KEYS)
-        if unknown:
-            raise ValueError('retries has unsupported keys %s; supported: %s'
-                             % (', '.join(unknown), ', '.join(sorted(RETRY_KEYS))))
-        settings.update(_checked_retry_settings(retries))
-    else:
-        raise ValueError('retries must be an integer or a dictionary of urllib3 Retry settings, got %r' % (retries,))
-    settings['allowed_methods'] = IDEMPOTENT_METHODS
-    settings['raise_on_status'] = False
-    try:
-        return Retry(**settings)
-    except TypeError as exc:
-        raise ValueError('retries: %s' % exc)
-
-
 class MCMClient(object):
     """A client of one node's MCM API.
 
@@ -390,7 +163,7 @@ class MCMClient(object):
 
     def __init__(self, url, token, client_id=None, validate_certs=True, ca_path=None,
                  timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, api_version='auto',
-                 max_answer_bytes=MAX_ANSWER_BYTES):
+                 max_answer_bytes=MAX_ANSWER_BYTES, client_cert=None, client_key=None):
         if not HAS_REQUESTS:
             raise MCMError('The Python library requests is required on the host that runs the task')
         if not url:
@@ -427,28 +200,15 @@ class MCMClient(object):
         headers = {'Authorization': 'Bearer %s' % token, 'Accept': 'application/json'}
         if client_id:
             headers['x-client-id'] = client_id
-        verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
-        if validate_certs and ca_path and not os.path.isfile(ca_path):
-            raise MCMError('ca_path %s is not a readable file' % ca_path,
-                           hint='give the PEM file of the CA that signed the node certificate')
+        self.tls = TLSOptions(validate_certs, ca_path, client_cert, client_key, peer='node', error=MCMError)
         self.max_answer_bytes = max_answer_bytes
+        # Idempotent calls: retried per self.retry; POSTs without any retry (see _http).
+        self.sessions = Sessions(retry, self.tls, headers)
 
-        # Idempotent calls: retried per self.retry. POSTs use their own session without any retry,
-        # because urllib3 retries connection errors for every method.
-        self._session = requests.Session()
-        self._session.headers.update(headers)
-        self._session.verify = verify
-        adapter = DeadlineAdapter(max_retries=retry)
-        self._session.mount('http://', adapter)
-        self._session.mount('https://', adapter)
-
-        self._post_session = requests.Session()
-        self._post_session.headers.update(headers)
-        self._post_session.verify = verify
-        no_retry = DeadlineAdapter(max_retries=Retry(total=0, connect=0, read=0, status=0, other=0, redirect=0,
-                                                     raise_on_status=False, raise_on_redirect=False))
-        self._post_session.mount('http://', no_retry)
-        self._post_session.mount('https://', no_retry)
+    @property
+    def _session(self):
+        # Callers that reach the node outside the MCM API (a mim's health URL) read its TLS settings here.
+        return self.sessions.retrying
 
     # ---------------------------------------------------------------- low level
 
@@ -469,15 +229,12 @@ class MCMClient(object):
         """
         method = method.upper()
         url = self.url_for(path)
-        session = self._session if method in IDEMPOTENT_METHODS else self._post_session
         # One deadline per attempt for the whole answer (connect, headers, body): see _transport.
         with deadline(self.timeout) as dog:
             try:
-                # verify is passed explicitly: a session's own verify loses against REQUESTS_CA_BUNDLE /
-                # CURL_CA_BUNDLE in the environment (psf/requests#3829), which would silently ignore ca_path.
-                response = session.request(method, url, json=json_body, files=files, params=params,
-                                           timeout=(self.timeout, self.timeout), allow_redirects=False,
-                                           verify=session.verify, stream=True)
+                response = self.sessions.request(method, url, json=json_body, files=files, params=params,
+                                                 timeout=(self.timeout, self.timeout), allow_redirects=False,
+                                                 stream=True)
                 read_answer(response, dog, self.max_answer_bytes)
             except AnswerError as exc:
                 if exc.timed_out:
@@ -491,8 +248,7 @@ class MCMClient(object):
                                hint='the node answered far more than an MCM answer holds; check mcm_url')
             except requests.exceptions.SSLError as exc:
                 raise MCMError('TLS error talking to %s: %s' % (url, self._mask(exc)), method=method, url=url,
-                               hint='set ca_path to the CA bundle that signed the node certificate, '
-                                    'or validate_certs: false for a test node')
+                               hint=self.tls.hint(exc))
             except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
                 raise MCMError('No answer from %s within the timeout of %s seconds (%s %s)'
                                % (url, self.timeout, method, type(exc).__name__), method=method, url=url,
@@ -592,6 +348,12 @@ class MCMClient(object):
         return self._api_version
 
     @property
+    def known_api_version(self):
+        """The generation when it is known already (given, or detected by an earlier call), else ``None``:
+        reading it never calls the node."""
+        return self._api_version
+
+    @property
     def legacy(self):
         return self.api_version == API_LEGACY
 
@@ -626,7 +388,8 @@ class MCMClient(object):
         try:
             handle = open(path, 'rb')
         except (IOError, OSError) as exc:
-            raise MCMTarError('Cannot read image archive %s: %s' % (path, exc))
+            # An MCMError: the upload failed (a release reports the step), the archive was checked before.
+            raise MCMError('Cannot read image archive %s: %s' % (path, exc))
         expected = []
 
         def send():
@@ -674,15 +437,6 @@ class MCMClient(object):
             if mim.get('name') == name or mim.get('id') == name:
                 return mim
         return None
-
-    def get_mim(self, mim_id):
-        """One mim by id, or ``None`` if missing."""
-        if self.legacy:
-            for mim in self.list_mims():
-                if mim.get('id') == mim_id:
-                    return mim
-            return None
-        return self.unwrap(self.request('GET', '/mims/%s' % quote(mim_id), ok_missing=True))
 
     def deploy_mim(self, spec):
         """POST a MimSpec ``{"name", "image", "env"}``; returns the node's mim."""
@@ -795,18 +549,6 @@ def quote(value):
     except ImportError:  # pragma: no cover
         from urllib import quote as _quote
     return _quote(str(value), safe='')
-
-
-def image_matches(image, name):
-    """Whether a node image is the one called ``name`` (by name, id, or a RepoTag repository)."""
-    if not isinstance(image, dict):
-        return False
-    if image.get('name') == name or image.get('id') == name:
-        return True
-    for tag in image.get('repoTags') or []:
-        if isinstance(tag, str) and image_name_from_tag(tag) == name:
-            return True
-    return False
 
 
 def image_digest(image):

@@ -20,7 +20,7 @@ __metaclass__ = type
 import base64
 import os
 
-from ansible_collections.mimoe.edge.plugins.module_utils._digest import sha256_file
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import same_digest, sha256_file
 from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputError, WaitTimeout
 from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import (
     DIFFERENT,
@@ -32,13 +32,8 @@ from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import 
     mim_uses_image,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._markers import RELEASE_KEY, decode_release, encode_release
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
-    MCMError,
-    image_digest,
-    image_name_from_tag,
-    inspect_image_tar,
-    same_digest,
-)
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import image_name_from_tag, inspect_image_tar
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError, image_digest
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import Desired, is_running, run_state
 from ansible_collections.mimoe.edge.plugins.module_utils._wait import poll_until
 

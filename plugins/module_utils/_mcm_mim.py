@@ -28,13 +28,13 @@ else:
     JSONSCHEMA_IMPORT_ERROR = None
 
 from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputError, MimoeError, WaitTimeout
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
-    MASK,
-    MCMError,
-    MCMTarError,
+from ansible_collections.mimoe.edge.plugins.module_utils._http import MASK
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import (
+    ImageArchiveError,
     image_matches,
     inspect_image_tar,
 )
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
 from ansible_collections.mimoe.edge.plugins.module_utils._markers import (
     LABELS_KEY,
     RESERVED_KEYS,
@@ -673,7 +673,7 @@ def resolve_start_image(image, source, base_dir):
                              'mimoe.edge.mcm_image (for example %s)' % os.path.basename(image).split('-')[0])
     try:
         return inspect_image_tar(path)['name']
-    except MCMTarError as exc:
+    except ImageArchiveError as exc:
         raise SpecError('%s: image %s: %s' % (source, image, exc.message), hint=exc.hint)
 
 

@@ -15,17 +15,15 @@ __metaclass__ = type
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
-from ansible_collections.mimoe.edge.plugins.module_utils._recorder import Recorder
-from ansible_collections.mimoe.edge.plugins.module_utils._transport import url_userinfo
-
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
+from ansible_collections.mimoe.edge.plugins.module_utils._http import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
-    MCMClient,
-    MCMError,
 )
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMClient, MCMError
+from ansible_collections.mimoe.edge.plugins.module_utils._recorder import Recorder
+from ansible_collections.mimoe.edge.plugins.module_utils._transport import url_userinfo
 
 
 def _no_log_leaves(value, found):
@@ -131,6 +129,8 @@ def mcm_argument_spec():
         client_id=dict(type='str'),
         validate_certs=dict(type='bool', default=True),
         ca_path=dict(type='path'),
+        client_cert=dict(type='path', fallback=(env_fallback, ['MCM_CLIENT_CERT'])),
+        client_key=dict(type='path', no_log=False, fallback=(env_fallback, ['MCM_CLIENT_KEY'])),
         timeout=dict(type='float', default=DEFAULT_TIMEOUT),
         retries=dict(type='raw', default=DEFAULT_RETRIES),
         api_version=dict(type='str', default='auto', choices=['auto', 'current', 'legacy']),
@@ -171,6 +171,8 @@ class MCMModule(object):
                 client_id=client_id,
                 validate_certs=self.params['validate_certs'],
                 ca_path=self.params['ca_path'],
+                client_cert=self.params['client_cert'],
+                client_key=self.params['client_key'],
                 timeout=self.params['timeout'],
                 retries=_retries_value(self.params['retries']),
                 api_version=self.params['api_version'],
@@ -221,9 +223,8 @@ class MCMModule(object):
         result.setdefault('actions', self.actions)
         result.setdefault('changed', self.recorder.changed)
         self._flush_warnings()
-        if self.params.get('mcm_url') is not None and 'api_version' not in result:
-            try:  # may be the first call to the node (when nothing else needed the generation)
-                result['api_version'] = self.client.api_version
-            except MCMError as exc:
-                self.fail_mcm(exc)
+        # Reported when known (given, or detected by the calls the module made); finishing never calls the node.
+        known = getattr(self.client, 'known_api_version', None)
+        if known and 'api_version' not in result:
+            result['api_version'] = known
         self.module.exit_json(**result)

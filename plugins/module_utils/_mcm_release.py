@@ -28,15 +28,10 @@ import shutil
 import tempfile
 import time
 
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
-    MASK,
-    MCMError,
-    digest_hex,
-    image_digest,
-    image_matches,
-    inspect_image_tar,
-    same_digest,
-)
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import digest_hex, is_digest, same_digest
+from ansible_collections.mimoe.edge.plugins.module_utils._http import MASK
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import image_matches, inspect_image_tar
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError, image_digest
 from ansible_collections.mimoe.edge.plugins.module_utils._markers import (
     RELEASE_KEY,
     RESERVED_KEYS,
@@ -53,7 +48,6 @@ from ansible_collections.mimoe.edge.plugins.module_utils._health import (
     health_url,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_datastore import DatastoreError, run_operation
-from ansible_collections.mimoe.edge.plugins.module_utils._digest import is_digest
 from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import SAME, UNVERIFIED, image_identity
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_image import same_content
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (

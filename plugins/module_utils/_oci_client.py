@@ -15,11 +15,15 @@ What this module does itself, and why:
 
 * transport: ``oras`` retries every failed request five times with sleeps up to 83 seconds and has no
   timeout; a task must fail fast and clearly. Our ``do_request`` replaces the one of the ``oras`` registry
-  object, with timeouts and urllib3 retries of idempotent methods only.
+  object: the sessions of ``_http`` (shared with the node client: urllib3 retries of idempotent methods only,
+  TLS options with an optional client certificate) and the whole-answer deadlines of ``_transport``.
 * authentication: the scheme is picked from the registry's ``WWW-Authenticate`` challenge. ``Basic`` (htpasswd
   registries: CNCF distribution, Izuma) sends the credentials; ``Bearer`` runs the token flow (realm, service,
   scope, credentials optional) with one token per scope, because a pull token does not allow a push.
   ``oras``'s default token backend treats a Basic realm as a URL, and reuses one token for every scope.
+  An ``identitytoken`` (Docker auth file) is exchanged with the OAuth2 refresh-token grant.
+* credentials: given, or read for the registry's exact host from a Docker / Podman auth file
+  (:func:`registry_credentials`).
 * manifests: pushed as the exact bytes we serialised (so that the digest is known before the push, which is
   what makes a re-publish a no-op) and pulled with OCI ``Accept`` headers (a registry answers 404 without them).
 
@@ -31,6 +35,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import binascii
 import hashlib
 import json
 import os
@@ -39,21 +44,20 @@ import shutil
 import tempfile
 import traceback
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import build_retry, mask_secret
+from ansible_collections.mimoe.edge.plugins.module_utils._http import (  # noqa: F401 pylint: disable=unused-import
+    DEFAULT_TIMEOUT, HAS_REQUESTS, REQUESTS_IMPORT_ERROR, Sessions, TLSOptions, build_retry, mask_secret,
+)
 from ansible_collections.mimoe.edge.plugins.module_utils._transport import (
-    MAX_ANSWER_BYTES, AnswerError, DeadlineAdapter, deadline, escape_control, read_answer, refuse_url_credentials,
+    MAX_ANSWER_BYTES, AnswerError, deadline, escape_control, read_answer, refuse_url_credentials,
 )
 
 try:
     import requests
-    from urllib3.util.retry import Retry
-except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
+except ImportError:  # HAS_REQUESTS (from _http) says so
+    pass
 
 try:
     import oras.container
@@ -81,8 +85,6 @@ REPOSITORY_RE = re.compile(r'^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_
 TAG_RE = re.compile(r'^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$')
 DIGEST_RE = re.compile(r'^sha256:[0-9a-f]{64}$')
 
-IDEMPOTENT_METHODS = frozenset(['GET', 'HEAD', 'PUT', 'DELETE'])
-DEFAULT_TIMEOUT = 30.0
 _CHUNK = 1024 * 1024
 
 
@@ -174,10 +176,13 @@ class OCIClient(object):
 
     :param url: ``http(s)://host[:port]``.
     :param username: with ``password``, for a Basic challenge or a Bearer token request.
+    :param identity_token: an OAuth2 refresh token (``identitytoken`` of a Docker auth file), exchanged at the token
+                           service for access tokens; used when no username is given.
+    :param client_cert: PEM client certificate (with ``client_key`` unless the file holds the key) for mutual TLS.
     """
 
     def __init__(self, url, username=None, password=None, validate_certs=True, ca_path=None,
-                 timeout=DEFAULT_TIMEOUT, retries=3):
+                 timeout=DEFAULT_TIMEOUT, retries=3, client_cert=None, client_key=None, identity_token=None):
         if not HAS_REQUESTS or not HAS_ORAS:
             raise OCIError('The Python libraries requests and oras are required on the host that runs the task')
         self.scheme, self.host = split_registry_url(url)
@@ -186,11 +191,12 @@ class OCIClient(object):
             raise OCIError('registry username and password go together: give both or neither')
         self.username = username
         self._password = password
+        self._identity_token = None if username else identity_token
+        self.credentials_from = None  # the auth file the credentials were read from (client_from_params), if any
         self.timeout = float(timeout)
-        self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
-        if validate_certs and ca_path and not os.path.isfile(ca_path):
-            raise OCIError('registry.ca_path %s is not a readable file' % ca_path,
-                           hint='give the PEM file of the CA that signed the registry certificate')
+        self.tls = TLSOptions(validate_certs, ca_path, client_cert, client_key, prefix='registry.', peer='registry',
+                              error=OCIError)
+        self.verify = self.tls.verify
         self.requests = []  # (method, url, status) of every call, for counters and tests
         self._basic = None
         self._tokens = {}
@@ -200,16 +206,7 @@ class OCIClient(object):
             retry = build_retry(retries)
         except ValueError as exc:
             raise OCIError(str(exc))
-        self._session = requests.Session()
-        self._session.verify = self.verify
-        self._session.mount('http://', DeadlineAdapter(max_retries=retry))
-        self._session.mount('https://', DeadlineAdapter(max_retries=retry))
-        self._post_session = requests.Session()
-        self._post_session.verify = self.verify
-        no_retry = DeadlineAdapter(max_retries=Retry(total=0, connect=0, read=0, status=0, other=0, redirect=0,
-                                                     raise_on_status=False, raise_on_redirect=False))
-        self._post_session.mount('http://', no_retry)
-        self._post_session.mount('https://', no_retry)
+        self.sessions = Sessions(retry, self.tls)
 
         self.oras = oras.provider.Registry(hostname=self.host, insecure=self.scheme == 'http',
                                            tls_verify=self.verify, auth_backend='basic')
@@ -219,7 +216,8 @@ class OCIClient(object):
     # ---------------------------------------------------------------- transport
 
     def _mask(self, text):
-        return escape_control(mask_secret(text, [self._password, self._basic] + list(self._tokens.values())))
+        return escape_control(mask_secret(text, [self._password, self._basic, self._identity_token]
+                                          + list(self._tokens.values())))
 
     def _auth_header(self):
         if self._basic:
@@ -229,7 +227,6 @@ class OCIClient(object):
         return None
 
     def _send(self, method, url, data=None, headers=None, json_body=None, stream=False, auth=None, params=None):
-        session = self._session if method in IDEMPOTENT_METHODS else self._post_session
         headers = dict(headers or {})
         if auth:
             headers['Authorization'] = auth
@@ -238,11 +235,9 @@ class OCIClient(object):
         dog = guard.__enter__()
         detached = False
         try:
-            response = session.request(method, url, data=data, json=json_body, headers=headers, stream=True,
-                                       params=params, timeout=(self.timeout, self.timeout), allow_redirects=True,
-                                       # per request: REQUESTS_CA_BUNDLE in the environment would override the
-                                       # session's verify (psf/requests#3829)
-                                       verify=self.verify)
+            response = self.sessions.request(method, url, data=data, json=json_body, headers=headers, stream=True,
+                                             params=params, timeout=(self.timeout, self.timeout),
+                                             allow_redirects=True)
             if stream and response.status_code < 300:
                 response.watchdog = guard.detach()
                 detached = True
@@ -254,9 +249,7 @@ class OCIClient(object):
                            if exc.timed_out else 'check registry.url: a registry answer is far smaller')
         except requests.exceptions.SSLError as exc:
             raise OCIError('TLS error talking to the registry %s: %s' % (self.url, self._mask(exc)),
-                           method=method, url=url,
-                           hint='set registry.ca_path to the CA bundle that signed the registry certificate, '
-                                'or registry.validate_certs: false for a test registry')
+                           method=method, url=url, hint=self.tls.hint(exc))
         except (requests.exceptions.Timeout, requests.exceptions.ConnectionError,
                 requests.exceptions.RetryError) as exc:
             raise OCIError('Cannot reach the registry %s (%s %s, timeout %s s): %s'
@@ -286,8 +279,13 @@ class OCIClient(object):
                            url=url, hint='a token service on another host must use https; check the registry '
                                          'configuration (auth.token.realm) and registry.url')
         query = dict((k, params[k]) for k in ('service', 'scope') if params.get(k))
-        auth = 'Basic %s' % self._credentials_b64() if self.username else None
-        response = self._send('GET', realm, headers={'Accept': 'application/json'}, auth=auth, params=query)
+        if self._identity_token:
+            # OAuth2 refresh-token grant (what docker login stored as identitytoken), never a Basic password.
+            form = dict(query, grant_type='refresh_token', refresh_token=self._identity_token, client_id='mimoe.edge')
+            response = self._send('POST', realm, headers={'Accept': 'application/json'}, data=form)
+        else:
+            auth = 'Basic %s' % self._credentials_b64() if self.username else None
+            response = self._send('GET', realm, headers={'Accept': 'application/json'}, auth=auth, params=query)
         if response.status_code in (401, 403):
             raise self._auth_failed(response.status_code, 'GET', realm, 'the token service refused the credentials')
         if response.status_code != 200:
@@ -303,10 +301,14 @@ class OCIClient(object):
         return token
 
     def _auth_failed(self, status, method, url, detail):
-        if self.username:
-            message = ('The registry %s answered %s: authentication failed for user %s (%s)'
-                       % (self.url, status, self.username, detail))
+        if self.username or self._identity_token:
+            message = ('The registry %s answered %s: authentication failed for %s (%s)'
+                       % (self.url, status, 'user %s' % self.username if self.username else 'the identity token',
+                          detail))
             hint = 'check registry.username and registry.password'
+            if self.credentials_from:
+                hint = ('check the entry of %s in %s (log in again), or give registry.username and registry.password'
+                        % (self.host, self.credentials_from))
         else:
             message = 'The registry %s answered %s: it requires credentials (%s)' % (self.url, status, detail)
             hint = 'set registry.username and registry.password'
@@ -383,11 +385,6 @@ class OCIClient(object):
         return '%s://%s' % (self.scheme, self.container(repository).manifest_url(ref))
 
     # ---------------------------------------------------------------- API
-
-    def ping(self):
-        """``GET /v2/``: checks the URL and the credentials once (learns the auth scheme)."""
-        response = self.do_request('%s/v2/' % self.url, 'GET')
-        return self.check(response, 'GET', 'the registry API /v2/', ok=(200,))
 
     def blob_exists(self, repository, digest):
         return self.oras.blob_exists({'digest': digest}, self.container(repository))
@@ -557,3 +554,108 @@ class OCIClient(object):
         """Whether the blob can be read without credentials (what a node pulling by URL needs)."""
         response = self._send('HEAD', self.blob_url(repository, digest))
         return response.status_code == 200
+
+
+# ---------------------------------------------------------------- the registry option and its credentials
+
+def registry_argument_spec(apply_defaults=True):
+    """The ``registry`` option (documented in the ``mimoe.edge.registry`` doc fragment)."""
+    return dict(registry=dict(type='dict', apply_defaults=apply_defaults, options=dict(
+        url=dict(type='str', required=True, fallback=(env_fallback, ['MIMOE_REGISTRY_URL'])),
+        username=dict(type='str', fallback=(env_fallback, ['MIMOE_REGISTRY_USERNAME'])),
+        password=dict(type='str', no_log=True, fallback=(env_fallback, ['MIMOE_REGISTRY_PASSWORD'])),
+        auth_file=dict(type='path', fallback=(env_fallback, ['MIMOE_REGISTRY_AUTH_FILE'])),
+        namespace=dict(type='str', default='', fallback=(env_fallback, ['MIMOE_REGISTRY_NAMESPACE'])),
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+        client_cert=dict(type='path', fallback=(env_fallback, ['MIMOE_REGISTRY_CLIENT_CERT'])),
+        client_key=dict(type='path', no_log=False, fallback=(env_fallback, ['MIMOE_REGISTRY_CLIENT_KEY'])),
+        timeout=dict(type='float', default=30.0),
+    )))
+
+
+def client_from_params(registry):
+    """An :class:`OCIClient` from the ``registry`` option (a dict).
+
+    Without ``username`` and ``password``, the credentials of the registry's host are read from an auth file
+    (:func:`registry_credentials`), as ``docker login``, ``podman login`` or ``helm registry login`` left them.
+    """
+    username, password, identity_token, source = registry.get('username'), registry.get('password'), None, None
+    if not username and not password:
+        scheme_host = split_registry_url(registry['url'])
+        found = registry_credentials(scheme_host[1], registry.get('auth_file'))
+        if found:
+            username, password, identity_token, source = found
+    client = OCIClient(registry['url'], username=username, password=password, identity_token=identity_token,
+                       validate_certs=registry.get('validate_certs', True), ca_path=registry.get('ca_path'),
+                       client_cert=registry.get('client_cert'), client_key=registry.get('client_key'),
+                       timeout=registry.get('timeout') or 30.0)
+    client.credentials_from = source
+    return client
+
+
+def auth_files(auth_file=None):
+    """The auth files to read, in order: ``auth_file`` alone when given; else ``$REGISTRY_AUTH_FILE`` (podman,
+    skopeo, buildah), ``$DOCKER_CONFIG/config.json`` or else ``~/.docker/config.json`` (docker, helm)."""
+    if auth_file:
+        return [auth_file]
+    found = []
+    if os.environ.get('REGISTRY_AUTH_FILE'):
+        found.append(os.environ['REGISTRY_AUTH_FILE'])
+    if os.environ.get('DOCKER_CONFIG'):
+        found.append(os.path.join(os.environ['DOCKER_CONFIG'], 'config.json'))
+    else:
+        found.append(os.path.join(os.path.expanduser('~'), '.docker', 'config.json'))
+    return found
+
+
+def _auth_key_host(key):
+    """``https://reg.example:5000/v2/`` -> ``reg.example:5000``: how auth files name a registry."""
+    key = re.sub(r'^[a-zA-Z]+://', '', str(key).strip())
+    return key.split('/', 1)[0].lower()
+
+
+def registry_credentials(host, auth_file=None):
+    """``(username, password, identity_token, file)`` for ``host`` (``name[:port]``, exactly: the credentials of
+    one host are never sent to another) from the first auth file that has an entry for it, or ``None``.
+
+    An entry holds ``auth`` (base64 of ``user:password``), or ``username`` and ``password``, and may hold an
+    ``identitytoken`` (an OAuth2 refresh token, used with the registry's token service). ``credsStore`` and
+    ``credHelpers`` (credentials kept by an external program) are not read.
+
+    :raises OCIError: for an unreadable ``auth_file`` given explicitly, or an unreadable entry for ``host``; the
+                      message names the file and the host, never the content.
+    """
+    for path in auth_files(auth_file):
+        path = os.path.expanduser(path)
+        if not os.path.isfile(path):
+            if auth_file:
+                raise OCIError('registry.auth_file %s is not a readable file' % path,
+                               hint='give the auth file docker login / podman login wrote, for example '
+                                    '~/.docker/config.json')
+            continue
+        try:
+            with open(path, 'rb') as handle:
+                config = json.loads(handle.read(MAX_ANSWER_BYTES).decode('utf-8'))
+        except (IOError, OSError, ValueError, UnicodeDecodeError) as exc:
+            raise OCIError('Cannot read the registry auth file %s: %s' % (path, type(exc).__name__),
+                           hint='fix or remove the file, or give registry.username and registry.password')
+        auths = config.get('auths') if isinstance(config, dict) else None
+        entries = [v for k, v in (auths.items() if isinstance(auths, dict) else []) if _auth_key_host(k) == host.lower()]
+        if not entries:
+            continue
+        entry = entries[0] if isinstance(entries[0], dict) else {}
+        username, password = entry.get('username'), entry.get('password')
+        if entry.get('auth'):
+            try:
+                decoded = base64.b64decode(str(entry['auth']), validate=True).decode('utf-8')
+            except (binascii.Error, ValueError, UnicodeDecodeError):
+                decoded = ''
+            if ':' not in decoded:
+                raise OCIError('The entry of %s in the registry auth file %s has an auth value that is not the base64 '
+                               'of user:password' % (host, path), hint='log in again (docker login %s)' % host)
+            username, password = decoded.split(':', 1)
+        token = entry.get('identitytoken') or None
+        if (username and password) or token:
+            return (username or None) if password else None, password or None, token, path
+    return None

@@ -309,7 +309,7 @@ catalog:
     path: /home/user/.cache/mimoe.edge/images/9f86....tar
 api_version:
   description: API generation of the node, V(current) or V(legacy).
-  returned: always
+  returned: when known (set by O(api_version), or detected by the calls the task made; finishing a task never calls the node)
   type: str
   sample: current
 diff:

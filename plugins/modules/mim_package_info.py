@@ -120,7 +120,8 @@ from ansible_collections.mimoe.edge.plugins.module_utils._catalog import (
     fetch_release,
     registry_argument_spec,
 )
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError, digest_hex, inspect_image_tar
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import digest_hex
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import ImageArchiveError, inspect_image_tar
 from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import HAS_ORAS, OCIError
 
 
@@ -138,7 +139,7 @@ def main():
         else:
             path = os.path.abspath(module.params['path'])
         info = inspect_image_tar(path)
-    except (MCMError, OCIError) as exc:
+    except (ImageArchiveError, OCIError) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, image=dict(
         path=path, name=info['name'], version=info['version'] or '', repo_tag=info['repo_tag'],

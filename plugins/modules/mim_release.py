@@ -395,6 +395,7 @@ actions:
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import ImageArchiveError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import SpecError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
@@ -521,7 +522,7 @@ def main():
         mcm.fail(mask_text(message, secrets), **mask_result(failed, secrets))
     except ReleaseFailed as exc:
         mcm.fail(mask_text(exc.message, secrets), **mask_result(exc.result, secrets))
-    except (MCMError, OCIError) as exc:
+    except (MCMError, OCIError, ImageArchiveError) as exc:
         # Before any write: the node could not be read, or the registry not reached.
         message = '%s: %s (node untouched)' % (params['mcm_url'], exc)
         mcm.fail(mask_text(message, secrets), **mask_result(dict(

@@ -25,11 +25,12 @@ from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputErr
 from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import (  # noqa: F401 pylint: disable=unused-import
     image_version, normalized_image,  # image_version: re-exported for the plugin's callers
 )
+from ansible_collections.mimoe.edge.plugins.module_utils._http import mask_secret
 from ansible_collections.mimoe.edge.plugins.module_utils._markers import decode_labels
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_info import label_terms, mim_composition
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import env_as_dict
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
-    API_CURRENT, API_LEGACY, MCMClient, MCMError, mask_secret,
+    API_CURRENT, API_LEGACY, MCMClient, MCMError,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._transport import escape_control
 

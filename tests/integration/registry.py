@@ -7,6 +7,10 @@
 ``Registry(tmp_dir, users={'alice': 'secret'})`` serves with htpasswd Basic auth (bcrypt entries made with the
 ``bcrypt`` package); without ``users`` it is anonymous. Storage, config and log live in ``tmp_dir``; deletes are
 enabled. ``requests_since(mark)`` reads the access log, so tests can count what a task sent.
+
+``tls=(cert, key)`` serves HTTPS; ``client_ca`` then requires a client certificate it signed (``http.tls.clientcas``,
+mutual TLS; ``probe_cert=(cert, key)`` is what the start-up probe presents); ``auth_lines`` replaces the htpasswd
+``auth`` section (for example ``token_service.TokenService.registry_auth()``, the Bearer token flow).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import signal
 import socket
 import subprocess
 import time
+import warnings
 
 import bcrypt
 import requests
@@ -33,16 +38,20 @@ def _free_port():
 
 
 class Registry:
-    def __init__(self, directory, users=None):
+    def __init__(self, directory, users=None, tls=None, client_ca=None, probe_cert=None, auth_lines=None):
         self.directory = str(directory)
         self.users = dict(users or {})
+        self.tls = tls
+        self.client_ca = client_ca
+        self.probe_cert = probe_cert
+        self.auth_lines = list(auth_lines or [])
         self.proc = None
         self.port = None
         self.log_path = os.path.join(self.directory, 'registry.log')
 
     @property
     def url(self):
-        return 'http://127.0.0.1:%d' % self.port
+        return '%s://127.0.0.1:%d' % ('https' if self.tls else 'http', self.port)
 
     def _config(self):
         lines = [
@@ -60,6 +69,11 @@ class Registry:
             '  addr: 127.0.0.1:%d' % self.port,
             '  secret: mimoe-edge-test-secret',
         ]
+        if self.tls:
+            lines += ['  tls:', '    certificate: %s' % self.tls[0], '    key: %s' % self.tls[1]]
+            if self.client_ca:
+                lines += ['    clientcas:', '      - %s' % self.client_ca]
+        lines += self.auth_lines
         if self.users:
             htpasswd = os.path.join(self.directory, 'htpasswd')
             with open(htpasswd, 'w', encoding='utf-8') as out:
@@ -86,7 +100,9 @@ class Registry:
             deadline = time.time() + 10
             while time.time() < deadline and self.proc.poll() is None:
                 try:
-                    answer = requests.get(self.url + '/v2/', timeout=1)
+                    with warnings.catch_warnings():  # the probe does not check the test certificate
+                        warnings.simplefilter('ignore')
+                        answer = requests.get(self.url + '/v2/', timeout=1, verify=False, cert=self.probe_cert)
                     if answer.status_code in (200, 401):
                         return self
                 except requests.RequestException:

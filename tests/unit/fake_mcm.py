@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError, inspect_image_tar
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import inspect_image_tar
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
 
 TOKEN = 'unit-test-token-7c1d'
 FLAGS = ('MCM.WEBSOCKET_SUPPORT', 'MCM.API_ALIAS', 'MCM.OTEL_SUPPORT', 'MCM.RUNTIME')
@@ -39,6 +40,10 @@ class FakeNode:
     @property
     def legacy(self):
         return self.api_version == 'legacy'
+
+    @property
+    def known_api_version(self):  # what MCMModule.exit reports (a fake node always knows its generation)
+        return self.api_version
 
     def tick(self):
         self.clock += 10

@@ -41,6 +41,8 @@ def build_parser():
     serve.add_argument("--access-log", action="store_true", help="log method and path of every request")
     serve.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain); needs --tls-key")
     serve.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    serve.add_argument("--tls-client-ca", help="require a client certificate signed by this PEM CA bundle (mutual "
+                                               "TLS); needs --tls-cert")
     serve.add_argument("--name", default="mimoe-sim", help="node name shown by discovery and jsonrpc getMe")
     serve.add_argument("--account-id", help="account of the node (discovery, edge HMAC codes); default %s" %
                        DEFAULT_ACCOUNT_ID)
@@ -90,7 +92,8 @@ def cmd_serve(args):
         node = Node(args.data_dir, args.port, host=args.host, api_key=args.api_key, arch=args.arch, api=args.api,
                     datastore_step_delay=args.datastore_delay, access_log=args.access_log,
                     tls_cert=args.tls_cert, tls_key=args.tls_key, name=args.name, account_id=args.account_id,
-                    legacy_unprefixed=args.legacy_unprefixed, legacy_image_id=args.legacy_image_id)
+                    legacy_unprefixed=args.legacy_unprefixed, legacy_image_id=args.legacy_image_id,
+                    tls_client_ca=args.tls_client_ca)
     except (OSError, ValueError) as exc:  # unreadable or mismatched certificate/key
         print("mimoe_sim: cannot set up TLS: %s" % exc, file=sys.stderr)
         return 2

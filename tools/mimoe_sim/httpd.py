@@ -256,9 +256,15 @@ class Server(ThreadingHTTPServer):
         super().finish_request(request, client_address)
 
 
-def server_ssl_context(cert_file, key_file):
-    """TLS context of a node serving HTTPS with this certificate (chain) and key, PEM files."""
+def server_ssl_context(cert_file, key_file, client_ca=None):
+    """TLS context of a node serving HTTPS with this certificate (chain) and key, PEM files.
+
+    With ``client_ca`` (PEM CA bundle) the node requires a client certificate signed by it (mutual TLS, as a node
+    behind a TLS-terminating proxy that checks clients): a client without one fails the handshake."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert_file, key_file)
+    if client_ca:
+        context.load_verify_locations(cafile=client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
     return context

@@ -211,7 +211,8 @@ LEGACY_IMAGE_ID_STYLES = ("archive", "config", "short", "opaque")
 class Node:
     def __init__(self, data_dir, port, host="127.0.0.1", api_key=None, arch="amd64", api="current",
                  datastore_step_delay=0.05, access_log=False, poll_interval=0.1, tls_cert=None, tls_key=None,
-                 name="mimoe-sim", account_id=None, legacy_unprefixed=False, legacy_image_id="archive"):
+                 name="mimoe-sim", account_id=None, legacy_unprefixed=False, legacy_image_id="archive",
+                 tls_client_ca=None):
         if api not in ("current", "legacy"):
             raise ValueError("api must be current or legacy")
         if legacy_unprefixed and api != "legacy":
@@ -229,7 +230,9 @@ class Node:
         self.poll_interval = poll_interval
         if bool(tls_cert) != bool(tls_key):
             raise ValueError("HTTPS needs both a certificate and a key file")
-        self.ssl_context = server_ssl_context(tls_cert, tls_key) if tls_cert else None
+        if tls_client_ca and not tls_cert:
+            raise ValueError("a client CA (mutual TLS) needs HTTPS: a certificate and a key file")
+        self.ssl_context = server_ssl_context(tls_cert, tls_key, tls_client_ca) if tls_cert else None
         os.makedirs(self.data_dir, exist_ok=True)
         self.api_key = ensure_api_keys(self.data_dir, api_key)
         self.jwt_secret = ensure_jwt_secret(self.data_dir)

@@ -89,18 +89,21 @@ def free_port_range(count, low=20000, high=32000, attempts=200):
     raise RuntimeError("no free range of %d ports" % count)
 
 
-def loopback_tls_context():
+def loopback_tls_context(cert=None):
     """TLS client context of the helpers below for a simulator's own HTTPS (loopback test nodes only: no
-    verification, as they talk to the node they just started). Clients under test verify as they normally do."""
+    verification, as they talk to the node they just started). Clients under test verify as they normally do.
+    ``cert``: a (certificate, key) pair of PEM files, for a node that requires a client certificate."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
+    if cert:
+        context.load_cert_chain(*cert)
     return context
 
 
-def http_json(method, url, body=None, headers=None, timeout=30):
+def http_json(method, url, body=None, headers=None, timeout=30, cert=None):
     """Small stdlib HTTP helper: returns (status, parsed JSON or text). https URLs are not verified
-    (see loopback_tls_context)."""
+    (see loopback_tls_context); ``cert`` is the client certificate pair for a node that requires one."""
     data = None
     headers = dict(headers or {})
     if body is not None:
@@ -108,7 +111,7 @@ def http_json(method, url, body=None, headers=None, timeout=30):
         headers.setdefault("Content-Type", "application/json")
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
-        context = loopback_tls_context() if url.startswith("https://") else None
+        context = loopback_tls_context(cert) if url.startswith("https://") else None
         with urllib.request.urlopen(request, timeout=timeout, context=context) as answer:
             status, raw = answer.status, answer.read()
     except urllib.error.HTTPError as exc:
@@ -123,7 +126,8 @@ class SimNode:
     """One simulator node as a real subprocess (`python -m mimoe_sim serve`)."""
 
     def __init__(self, data_dir=None, port=None, api_key=None, arch="amd64", api="current", datastore_delay=0.05,
-                 extra_args=(), startup_timeout=20, tls_cert=None, tls_key=None, legacy_image_id=None):
+                 extra_args=(), startup_timeout=20, tls_cert=None, tls_key=None, legacy_image_id=None,
+                 tls_client_ca=None, helper_cert=None):
         self._own_dir = data_dir is None
         self.data_dir = os.path.abspath(data_dir or tempfile.mkdtemp(prefix="mimoe-sim-"))
         self._fixed_port = port is not None
@@ -135,6 +139,9 @@ class SimNode:
         self.extra_args = list(extra_args)
         if tls_cert:  # serve HTTPS with this PEM certificate and key
             self.extra_args += ["--tls-cert", os.path.abspath(tls_cert), "--tls-key", os.path.abspath(tls_key)]
+        if tls_client_ca:  # mutual TLS: the node requires a client certificate signed by this CA
+            self.extra_args += ["--tls-client-ca", os.path.abspath(tls_client_ca)]
+        self.helper_cert = helper_cert  # (cert, key) the helpers below present to such a node
         if legacy_image_id:  # archive | config | short | opaque: how the legacy API shows image ids
             self.extra_args += ["--legacy-image-id", legacy_image_id]
         self.legacy_image_id = legacy_image_id or "archive"
@@ -143,6 +150,10 @@ class SimNode:
         self.proc = None
         self.api_key = api_key
         self._log = None
+
+    def _http(self, *args, **kwargs):
+        kwargs.setdefault("cert", self.helper_cert)
+        return http_json(*args, **kwargs)
 
     # -------------------------------------------------------------- lifecycle
     @property
@@ -192,7 +203,7 @@ class SimNode:
             if self.proc.poll() is not None:
                 return "exited with %s: %s" % (self.proc.returncode, self._log_tail())
             try:
-                status, info = http_json("GET", self.url + "/_sim/info", timeout=2)
+                status, info = self._http("GET", self.url + "/_sim/info", timeout=2)
                 if status == 200 and isinstance(info, dict) and info.get("pid") == self.proc.pid:
                     return None
             except (OSError, urllib.error.URLError):
@@ -266,33 +277,33 @@ class SimNode:
         """Call /mcm/v1<path> with the API key: returns (status, JSON)."""
         all_headers = self.headers()
         all_headers.update(headers or {})
-        return http_json(method, self.mcm_url + path, body, all_headers, timeout)
+        return self._http(method, self.mcm_url + path, body, all_headers, timeout)
 
     def info(self):
-        return http_json("GET", self.url + "/_sim/info")[1]
+        return self._http("GET", self.url + "/_sim/info")[1]
 
     def stats(self):
-        return http_json("GET", self.url + "/_sim/stats")[1]
+        return self._http("GET", self.url + "/_sim/stats")[1]
 
     def reset_stats(self):
-        return http_json("POST", self.url + "/_sim/stats/reset")[1]
+        return self._http("POST", self.url + "/_sim/stats/reset")[1]
 
     def set_faults(self, **faults):
-        status, answer = http_json("PUT", self.url + "/_sim/faults", faults)
+        status, answer = self._http("PUT", self.url + "/_sim/faults", faults)
         if status != 200:
             raise ValueError("faults refused: %s" % answer)
         return answer
 
     def clear_faults(self):
-        return http_json("DELETE", self.url + "/_sim/faults")[1]
+        return self._http("DELETE", self.url + "/_sim/faults")[1]
 
     def outcomes(self):
         """{endpoint: {"201": n, "503": n, "dropped": n, "201 answer dropped": n}}: how counted requests ended."""
-        return http_json("GET", self.url + "/_sim/outcomes")[1]
+        return self._http("GET", self.url + "/_sim/outcomes")[1]
 
     def mim_processes(self):
         """[{id, clientId, state, status, pid}] of the node's mims (pid None when not running)."""
-        return http_json("GET", self.url + "/_sim/mims")[1]["data"]
+        return self._http("GET", self.url + "/_sim/mims")[1]["data"]
 
     def token(self, scope=jwt.REQUIRED_SCOPE, expired=False, ttl=3600, client_id=None):
         """An edge access token (HS256 JWT) this node accepts (when scope holds edge:mcm and not expired)."""

@@ -14,14 +14,14 @@ from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import OCIE
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import SpecError
 from ansible_collections.mimoe.edge.plugins.module_utils._mim_package import MimPackageError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_state import StateFileError
-from ansible_collections.mimoe.edge.plugins.module_utils._archive import ArchiveMemberError
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import ArchiveMemberError, ImageArchiveError
 from ansible_collections.mimoe.edge.plugins.plugin_utils._mcm_inventory import NodeSpecError
 from ansible_collections.mimoe.edge.plugins.module_utils._recorder import Recorder
 from ansible_collections.mimoe.edge.plugins.module_utils._wait import poll_until
 
 
 @pytest.mark.parametrize('cls', [MCMError, OCIError, SpecError, MimPackageError, StateFileError,
-                                 ArchiveMemberError, NodeSpecError])
+                                 ArchiveMemberError, ImageArchiveError, NodeSpecError])
 def test_every_error_has_the_one_root(cls):
     assert issubclass(cls, MimoeError)
 

@@ -376,12 +376,13 @@ def test_detection_propagates_auth_errors(server):
 # ---------------------------------------------------------------- TLS
 
 def test_tls_verification_defaults_and_ca_path(tmp_path):
-    assert MCMClient('https://node:8083', TOKEN)._session.verify is True
-    assert MCMClient('https://node:8083', TOKEN, validate_certs=False)._session.verify is False
+    assert MCMClient('https://node:8083', TOKEN).sessions.retrying.verify is True
+    assert MCMClient('https://node:8083', TOKEN, validate_certs=False).sessions.retrying.verify is False
     ca = str(tmp_path / 'ca.pem')
     (tmp_path / 'ca.pem').write_text('not checked here')
     client = MCMClient('https://node:8083', TOKEN, ca_path=ca)
-    assert client._session.verify == ca and client._post_session.verify == ca
+    assert client.sessions.retrying.verify == ca and client.sessions.single.verify == ca
+    assert client._session.verify == ca  # what the release's health check reads
 
 
 # ---------------------------------------------------------------- issue 15: hostile network

@@ -11,16 +11,15 @@ import os
 
 import pytest
 
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import (
-    MCMTarError,
-    digest_hex,
+from ansible_collections.mimoe.edge.plugins.module_utils._digest import digest_hex, same_digest
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import (
+    ImageArchiveError,
     file_digest,
-    image_digest,
     image_matches,
     image_name_from_tag,
     inspect_image_tar,
-    same_digest,
 )
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import image_digest
 
 from mim_tar import build_tar
 
@@ -57,7 +56,7 @@ def test_truncated_archive(tmp_path):
     data = build_tar(None)
     path = tmp_path / 'cut.tar'
     path.write_bytes(data[:len(data) // 2 + 100])
-    with pytest.raises(MCMTarError) as info:
+    with pytest.raises(ImageArchiveError) as info:
         inspect_image_tar(str(path))
     assert str(path) in str(info.value)
     assert 'not a valid mim image archive' in str(info.value)
@@ -66,18 +65,18 @@ def test_truncated_archive(tmp_path):
 def test_not_a_tar(tmp_path):
     path = tmp_path / 'junk.tar'
     path.write_bytes(b'\x00garbage' * 20)
-    with pytest.raises(MCMTarError, match='not a valid mim image archive'):
+    with pytest.raises(ImageArchiveError, match='not a valid mim image archive'):
         inspect_image_tar(str(path))
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(MCMTarError, match='does not exist') as info:
+    with pytest.raises(ImageArchiveError, match='does not exist') as info:
         inspect_image_tar(str(tmp_path / 'nope.tar'))
     assert 'delegate_to: localhost' in info.value.hint
 
 
 def test_directory_is_refused(tmp_path):
-    with pytest.raises(MCMTarError, match='not a regular file'):
+    with pytest.raises(ImageArchiveError, match='not a regular file'):
         inspect_image_tar(str(tmp_path))
 
 
@@ -90,14 +89,14 @@ def test_directory_is_refused(tmp_path):
 ])
 def test_bad_manifests(tmp_path, manifest, message):
     path = build_tar(str(tmp_path / 'm.tar'), manifest=manifest)
-    with pytest.raises(MCMTarError) as info:
+    with pytest.raises(ImageArchiveError) as info:
         inspect_image_tar(path)
     assert message in str(info.value)
 
 
 def test_layer_without_entry_file(tmp_path):
     path = build_tar(str(tmp_path / 'n.tar'), layer_files={'other.js': b'x'})
-    with pytest.raises(MCMTarError, match='no layer holds the entry file index.js'):
+    with pytest.raises(ImageArchiveError, match='no layer holds the entry file index.js'):
         inspect_image_tar(path)
 
 
@@ -144,7 +143,7 @@ import subprocess  # noqa: E402  pylint: disable=wrong-import-position
 import sys  # noqa: E402  pylint: disable=wrong-import-position
 import tarfile  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.mimoe.edge.plugins.module_utils._archive import (  # noqa: E402
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import (  # noqa: E402
     ArchiveMemberError, read_small,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._digest import checked_digest, is_digest  # noqa: E402
@@ -185,7 +184,7 @@ def _replace_member(path, target, kind):
 @pytest.mark.parametrize('kind', ['symlink', 'hardlink', 'directory', 'device', 'fifo'])
 def test_link_directory_and_device_members_are_refused_without_traceback(tmp_path, target, kind):
     path = _replace_member(tmp_path / 'evil.tar', target, kind)
-    with pytest.raises(MCMTarError) as info:
+    with pytest.raises(ImageArchiveError) as info:
         inspect_image_tar(path)
     words = {'symlink': 'a symbolic link', 'hardlink': 'a hard link', 'directory': 'a directory',
              'device': 'a device', 'fifo': 'a FIFO'}[kind]
@@ -215,21 +214,21 @@ def _sparse_archive(tmp_path, size=1024 ** 3):
 
 def test_sparse_gigabyte_layer_is_refused(tmp_path):
     path, _layer = _sparse_archive(tmp_path)
-    with pytest.raises(MCMTarError, match='more than the limit of 1073741824 bytes'):
+    with pytest.raises(ImageArchiveError, match='more than the limit of 1073741824 bytes'):
         inspect_image_tar(path)
 
 
 def test_sparse_member_is_refused_even_under_a_raised_limit(tmp_path, monkeypatch):
     path, _layer = _sparse_archive(tmp_path, size=64 * 1024 * 1024)
     monkeypatch.setenv('MIMOE_EDGE_MAX_ARCHIVE_BYTES', str(4 * 1024 ** 3))
-    with pytest.raises(MCMTarError, match='a sparse file, not a file'):
+    with pytest.raises(ImageArchiveError, match='a sparse file, not a file'):
         inspect_image_tar(path)
 
 
 def test_archive_limit_is_configurable(tmp_path, monkeypatch):
     path = build_tar(str(tmp_path / 'a.tar'))
     monkeypatch.setenv('MIMOE_EDGE_MAX_ARCHIVE_BYTES', '1000')
-    with pytest.raises(MCMTarError, match='more than the limit of 1000 bytes .set MIMOE_EDGE_MAX_ARCHIVE_BYTES'):
+    with pytest.raises(ImageArchiveError, match='more than the limit of 1000 bytes .set MIMOE_EDGE_MAX_ARCHIVE_BYTES'):
         inspect_image_tar(path)
 
 
@@ -244,10 +243,10 @@ def test_small_members_are_read_with_a_cap(tmp_path):
 
 _MEASURE = r'''
 import resource, sys
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMTarError, inspect_image_tar
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import ImageArchiveError, inspect_image_tar
 try:
     inspect_image_tar(sys.argv[1])
-except MCMTarError as exc:
+except ImageArchiveError as exc:
     print(exc)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 '''

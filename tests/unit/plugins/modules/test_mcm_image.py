@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import file_digest
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import file_digest
 from ansible_collections.mimoe.edge.plugins.modules import mcm_image
 
 from fake_mcm import write_kinds

@@ -25,7 +25,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.mimoe.edge.plugins.module_utils import _mim_package as packager
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import inspect_image_tar
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import inspect_image_tar
 from ansible_collections.mimoe.edge.plugins.modules import mim_package
 
 try:
