@@ -69,8 +69,14 @@ def health_url(base_url, client_id, env, mim, base_path=None, path='/healthcheck
 
 def client_verify(client):
     """The TLS verification an MCM client uses (``True``, ``False`` or a CA path), for calls next to it."""
-    session = getattr(client, '_session', None)
-    return session.verify if session is not None else True
+    tls = getattr(client, 'tls', None)
+    return tls.verify if tls is not None else True
+
+
+def client_cert(client):
+    """The client certificate an MCM client presents (mutual TLS), or ``None``: health calls present it too."""
+    tls = getattr(client, 'tls', None)
+    return tls.cert if tls is not None else None
 
 
 def _short(text, limit=200):
@@ -78,11 +84,11 @@ def _short(text, limit=200):
     return text if len(text) <= limit else text[:limit] + '...'
 
 
-def _requests_get(url, timeout, verify):
-    return requests.get(url, timeout=timeout, verify=verify, allow_redirects=False)
+def _requests_get(url, timeout, verify, cert=None):
+    return requests.get(url, timeout=timeout, verify=verify, cert=cert, allow_redirects=False)
 
 
-def check_health(url, health, verify=True, get=None, sleep=None):
+def check_health(url, health, verify=True, get=None, sleep=None, cert=None):
     """GET ``url`` until it answers ``health['status']`` with a body matching ``health['body_regex']``.
 
     ``health`` holds the options of :data:`DEFAULTS` (missing ones take the default): at most ``retries`` attempts,
@@ -90,7 +96,9 @@ def check_health(url, health, verify=True, get=None, sleep=None):
     ``{'status', 'body'}``; raises :class:`HealthError` naming the URL, the status and the body seen last.
     """
     opts = options(health)
-    get = get or _requests_get
+    if get is None:
+        def get(url, timeout, verify):
+            return _requests_get(url, timeout, verify, cert)
     try:
         pattern = re.compile(opts['body_regex']) if opts['body_regex'] else None
     except re.error as exc:

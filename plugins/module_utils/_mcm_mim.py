@@ -910,7 +910,7 @@ class MimStateManager(object):
                                  health.get('base_path'), health.get('path'))
         verify = _health.client_verify(self.client)
         try:
-            answer = _health.check_health(url, health, verify)
+            answer = _health.check_health(url, health, verify, cert=_health.client_cert(self.client))
         except _health.HealthError as first:
             if not self.opts.get('restart_on_failure') or first.url is None:  # url None: the options are wrong
                 raise self._unhealthy(first, restarted=False)
@@ -918,7 +918,7 @@ class MimStateManager(object):
                                 % first.message)
             self._restart()
             try:
-                answer = _health.check_health(url, health, verify)
+                answer = _health.check_health(url, health, verify, cert=_health.client_cert(self.client))
             except _health.HealthError as second:
                 raise self._unhealthy(second, restarted=True)
             self.health = dict(url=url, status=answer['status'], healthy=True, restarted=True)

@@ -44,6 +44,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._markers import (
 from ansible_collections.mimoe.edge.plugins.module_utils._health import (
     HealthError,
     check_health,
+    client_cert,
     client_verify,
     health_url,
 )
@@ -632,7 +633,8 @@ class ReleaseManager(object):
 
     def _health(self):
         try:
-            check_health(self.health_url(self.target.env), self.opts['health'], client_verify(self.client))
+            check_health(self.health_url(self.target.env), self.opts['health'], client_verify(self.client),
+                         cert=client_cert(self.client))
         except HealthError as exc:
             raise ReleaseStepError(exc.message)
 

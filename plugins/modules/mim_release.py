@@ -207,6 +207,12 @@ options:
       password:
         description: Password or token.
         type: str
+      auth_file:
+        description:
+          - The auth file to read the registry's credentials from when O(registry.username) and
+            O(registry.password) are not set (as in M(mimoe.edge.catalog_info)); by default E(REGISTRY_AUTH_FILE),
+            then C(config.json) of E(DOCKER_CONFIG) or C(~/.docker/).
+        type: path
       namespace:
         description: Repository prefix.
         type: str
@@ -217,6 +223,12 @@ options:
         default: true
       ca_path:
         description: CA bundle.
+        type: path
+      client_cert:
+        description: Client certificate (PEM) for registries that require mutual TLS.
+        type: path
+      client_key:
+        description: Key of O(registry.client_cert), unless the certificate file holds it.
         type: path
       timeout:
         description: Seconds per request.
@@ -393,7 +405,7 @@ actions:
   elements: str
 '''
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import ImageArchiveError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
@@ -410,19 +422,17 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_release import (
     mask_text,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_state import FingerprintStore
-from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import HAS_ORAS, ORAS_IMPORT_ERROR, OCIError
+from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import (
+    HAS_ORAS,
+    ORAS_IMPORT_ERROR,
+    OCIError,
+    registry_argument_spec,
+)
 
 
 def registry_spec():
-    return dict(type='dict', options=dict(
-        url=dict(type='str', required=True, fallback=(env_fallback, ['MIMOE_REGISTRY_URL'])),
-        username=dict(type='str', fallback=(env_fallback, ['MIMOE_REGISTRY_USERNAME'])),
-        password=dict(type='str', no_log=True, fallback=(env_fallback, ['MIMOE_REGISTRY_PASSWORD'])),
-        namespace=dict(type='str', default=''),
-        validate_certs=dict(type='bool', default=True),
-        ca_path=dict(type='path'),
-        timeout=dict(type='float', default=30.0),
-    ))
+    """The ``registry`` option of every registry-aware module, optional here (no registry: no registry copy)."""
+    return registry_argument_spec(apply_defaults=False)['registry']
 
 
 def options_of(params, mcm):
