@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
 import requests
 
 from mcm_it import (
@@ -116,6 +117,7 @@ def test_every_legacy_image_id_style_reruns_unchanged(sim, ansible_for, tmp_path
         assert 'Cannot replace the image counter-v1: the mims counter-v1 use it' in newer.host(style)[0]['msg']
 
 
+@pytest.mark.npm
 def test_example_mim_from_start_json(sim, ansible_for):
     node = sim('current')
     ansible = ansible_for({'node': node})
