@@ -10,15 +10,17 @@
     pytest -m "not node and not ansible"  # the quick in-process part
 
 A test gets its markers from the fixtures it uses (FIXTURE_MARKS below, per test directory: ``node`` means a
-FakeNode in tests/unit but a simulator node elsewhere) and from explicit ``pytest.mark.<name>`` where a fixture
-cannot tell (a test that starts a SimFleet or a Registry itself). A selected test whose part is missing fails at
-setup with the marker to deselect, never skips: ``make test`` runs everything and fails on any skip.
+FakeNode in tests/unit but a simulator node elsewhere), from what its module imports when the module declares no
+``pytestmark`` (IMPORT_MARKS), and from explicit ``pytest.mark.<name>``. A selected test whose part is missing
+fails at setup with the marker to deselect, never skips: ``make test`` runs everything and fails on any skip. A test
+that starts a node or a registry without its marker fails too (``_parts_are_declared``).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 
 import pytest
 
@@ -47,7 +49,22 @@ FIXTURE_MARKS = {
     },
 }
 
-EXAMPLE = os.path.join(os.path.dirname(HERE), 'examples', 'hello-mim')
+# What a test module imports tells what its tests need, when the module declares no ``pytestmark`` of its own (a
+# module that declares one says exactly what each of its tests needs). (module, name) -> markers.
+IMPORT_MARKS = {
+    ('mimoe_sim.testing', 'SimNode'): ('node',),
+    ('mimoe_sim.testing', 'SimFleet'): ('node',),
+    ('registry', 'Registry'): ('registry',),
+    ('rollout_helpers', 'hello_tar'): ('npm',),  # built from the example's npm build output
+    ('rollout_helpers', 'BUNDLE'): ('npm',),
+    ('mcm_it', 'EXAMPLE_TAR'): ('npm',),
+    ('rollout_helpers', 'run_rollout'): ('ansible',),
+    ('rollout_helpers', 'ANSIBLE_PLAYBOOK'): ('ansible',),
+    ('mcm_it', 'ANSIBLE_PLAYBOOK'): ('ansible',),
+    ('mcm_it', 'Ansible'): ('ansible',),
+    ('inventory_it', 'ANSIBLE_PLAYBOOK'): ('ansible',),
+    ('inventory_it', 'inventory_list'): ('ansible',),
+}
 
 
 def _missing_node():
@@ -77,11 +94,23 @@ def pytest_configure(config):
         config.addinivalue_line('markers', '%s: %s' % (name, description))
 
 
+def _import_marks(module):
+    """The markers of what ``module`` imports (IMPORT_MARKS), or none when it declares ``pytestmark``."""
+    if module is None or hasattr(module, 'pytestmark'):
+        return set()
+    names = set()
+    for (source, name), marks in IMPORT_MARKS.items():
+        provider = sys.modules.get(source)
+        if provider is not None and name in vars(module) and vars(module)[name] is getattr(provider, name, None):
+            names.update(marks)
+    return names
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         relative = os.path.relpath(str(item.path), HERE).split(os.sep)
         table = FIXTURE_MARKS.get(relative[0], {})
-        names = set()
+        names = _import_marks(getattr(item, 'module', None))
         for fixture in item.fixturenames:
             names.update(table.get(fixture, ()))
         for name in sorted(names - {mark.name for mark in item.iter_markers()}):
@@ -96,3 +125,25 @@ def pytest_runtest_setup(item):
         if problem:
             pytest.fail('this test needs %s; on a machine without it, deselect it: pytest -m "not %s"'
                         % (problem, mark.name), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _parts_are_declared(request, monkeypatch):
+    """A test that starts a simulator node or a registry without its marker fails (in make test, which runs every
+    test): otherwise ``-m "not node"`` would select it on a machine that cannot run it."""
+    marks = {mark.name for mark in request.node.iter_markers()}
+
+    def refuse(part, what):
+        def start(*_args, **_kwargs):
+            pytest.fail('%s starts %s but is not marked %r: add @pytest.mark.%s (or pytestmark) so that '
+                        'pytest -m "not %s" leaves it out (tests/README.md)'
+                        % (request.node.nodeid, what, part, part, part), pytrace=False)
+        return start
+
+    testing = sys.modules.get('mimoe_sim.testing')
+    if 'node' not in marks and testing is not None:
+        monkeypatch.setattr(testing.SimNode, 'start', refuse('node', 'a simulator node'))
+        monkeypatch.setattr(testing.SimFleet, 'start', refuse('node', 'simulator nodes'))
+    registry = sys.modules.get('registry')
+    if 'registry' not in marks and registry is not None and hasattr(registry, 'Registry'):
+        monkeypatch.setattr(registry.Registry, 'start', refuse('registry', 'a docker-registry'))

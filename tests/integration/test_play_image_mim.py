@@ -17,6 +17,8 @@ from mcm_it import (
     write_requests,
 )
 
+pytestmark = [pytest.mark.node, pytest.mark.ansible]
+
 
 def test_converge_idempotent_check_and_diff(both, tmp_path):
     nodes, ansible = both
