@@ -21,8 +21,8 @@ from cryptography.x509.oid import NameOID
 from mcm_it import Ansible
 from mimoe_sim.testing import SimFleet, SimNode
 
-
 pytestmark = [pytest.mark.node, pytest.mark.ansible]
+
 
 def _write(path, data):
     with open(path, 'wb') as fh:
