@@ -32,7 +32,7 @@ MARKERS = {
     'npm': 'needs Node.js, npm and the example mim built by the real packager (examples/hello-mim: npm ci, '
            'npm run build, npm run package)',
     'ansible': 'runs ansible-playbook / ansible-inventory / ansible-runner / ansible-builder as a subprocess',
-    'slow': 'takes more than about 30 s of wall time on an idle 2-core machine',
+    'slow': 'takes about a minute or more: npm builds, 20 or more nodes, ansible-runner',
 }
 
 # Test directory (under tests/) -> fixture name -> the markers a test using that fixture gets.

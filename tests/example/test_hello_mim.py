@@ -19,7 +19,7 @@ PROJECT = ROOT / "examples" / "hello-mim"
 HARNESS = Path(__file__).with_name("mim_harness.js")
 SOURCES = ["package.json", "package-lock.json", "webpack.config.js", "config", "src"]
 
-pytestmark = pytest.mark.npm
+pytestmark = [pytest.mark.npm, pytest.mark.slow]
 
 
 def run(args, cwd, stdin=None):

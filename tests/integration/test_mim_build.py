@@ -40,6 +40,7 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 pytestmark = [
     pytest.mark.npm,
     pytest.mark.ansible,
+    pytest.mark.slow,
     pytest.mark.skipif(
         not (Path(COLLECTIONS) / "ansible_collections" / "mimoe" / "edge" / "roles" / "mim_build").is_dir(),
         reason="needs the collection tree (scripts/collection-tree.sh)",

@@ -132,6 +132,7 @@ def test_fresh_controllers_roll_out_rerun_and_roll_back_with_the_registry(tmp_pa
                 assert counter(node) == 2  # the data went along both ways
 
 
+@pytest.mark.slow
 def test_twenty_nodes_print_about_five_lines_per_node(tmp_path):
     """With the collection's stdout callback (ANSIBLE_STDOUT_CALLBACK=mimoe.edge.rollout)."""
     (tmp_path / 'work').mkdir()
