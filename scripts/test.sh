@@ -20,8 +20,14 @@ timed() {
 }
 # background NAME CMD...: CMD in the background, output in build/steps/NAME.log; `await NAME` waits and prints it.
 declare -A pids
-# A failing step ends the run: the background steps with it (not left running on the shared machine).
-trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done' EXIT
+# A failing step ends the run: the background steps with it, their whole process tree (ansible-test's pylint is a
+# grandchild), not left running on a shared machine.
+kill_tree() {
+  local child
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$child"; done
+  kill "$1" 2>/dev/null || true
+}
+trap 'for pid in "${pids[@]}"; do kill_tree "$pid"; done' EXIT
 background() {
   local name=$1
   shift
