@@ -13,7 +13,8 @@ git ls-files --cached --others --exclude-standard \
   | grep -v -E '^(\.ci/|tools/|examples/|tests/benchmarks/|bench/|scripts/|requirements/|docs/site/|Makefile$|\.gitignore$)' \
   | while IFS= read -r f; do [ -e "$f" ] && printf '%s\n' "$f"; done > "$listing"
 rsync -a --files-from="$listing" ./ "$dest/"
-# rsync --files-from never deletes: drop what git no longer lists (keep ansible-test's own output).
-(cd "$dest" && find . -path ./tests/output -prune -o -type f -print | sed 's|^\./||' | sort) \
+# rsync --files-from never deletes: drop what git no longer lists (keep ansible-test's own output); links too (a
+# stray link, e.g. to a virtualenv, fails ansible-test's symlinks test).
+(cd "$dest" && find . -path ./tests/output -prune -o \( -type f -o -type l \) -print | sed 's|^\./||' | sort) \
   | comm -23 - <(sort "$listing") | (cd "$dest" && xargs -r -d '\n' rm -f)
 echo "$dest"

@@ -13,7 +13,8 @@ get_pip=$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py
 if [ ! -s "$get_pip" ]; then
   mkdir -p "$(dirname "$get_pip")" && cp scripts/ansible-test-get-pip.py "$get_pip"
 fi
-dest=$(scripts/collection-tree.sh "${SANITY_TREE:-${TMPDIR:-/tmp}/mimoe-edge-sanity}")
+# One tree per checkout (several worktrees on one machine must not share it).
+dest=$(scripts/collection-tree.sh "${SANITY_TREE:-${TMPDIR:-/tmp}/mimoe-edge-sanity-$(printf %s "$root" | sha256sum | cut -c1-12)}")
 cd "$dest"
 # No ignore file: every finding fails the run.
 test ! -e tests/sanity/ignore-2.19.txt

@@ -19,9 +19,7 @@ PROJECT = ROOT / "examples" / "hello-mim"
 HARNESS = Path(__file__).with_name("mim_harness.js")
 SOURCES = ["package.json", "package-lock.json", "webpack.config.js", "config", "src"]
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or shutil.which("npm") is None, reason="needs node and npm"
-)
+pytestmark = [pytest.mark.npm, pytest.mark.slow]
 
 
 def run(args, cwd, stdin=None):

@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from ansible import release as ansible_release
 
 from mcm_it import BASE_ENV, SECRET, Ansible, counter_tar, image_task, mim_task, write_requests
+
+pytestmark = [pytest.mark.ansible]
 
 IN_PROCESS = 'in-process on the controller'
 MODULE_PATH = 'module path (in-process execution is switched off'

@@ -16,11 +16,12 @@ import stat
 import sys
 
 import ansible_runner
+import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rollout_helpers import ANSIBLE_PLAYBOOK, COLLECTIONS, ROOT, hello_tar
+from mimoe_sim.testing import SimFleet, http_json
 
-from rollout_helpers import ANSIBLE_PLAYBOOK, COLLECTIONS, ROOT, hello_tar  # noqa: E402  pylint: disable=wrong-import-position
-from mimoe_sim.testing import SimFleet, http_json  # noqa: E402  pylint: disable=wrong-import-position
+pytestmark = [pytest.mark.node, pytest.mark.npm, pytest.mark.ansible, pytest.mark.slow]
 
 # One edge token for the fleet, as an AWX credential of the type in extensions/awx holds it.
 TOKEN = 'awx-credential-token-3f9c2e7d51a84b06'

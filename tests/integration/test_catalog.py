@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 
 import pytest
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mcm_it import ANSIBLE_PLAYBOOK, COLLECTIONS_DIR, HERE, Run
+from registry import Registry
+from rollout_helpers import BUNDLE, run_rollout
+from mimoe_sim.imagetar import build_image_tar
+from mimoe_sim.testing import SimFleet, http_json
 
-from mcm_it import ANSIBLE_PLAYBOOK, COLLECTIONS_DIR, HERE, Run  # noqa: E402  pylint: disable=wrong-import-position
-from registry import Registry  # noqa: E402  pylint: disable=wrong-import-position
-from rollout_helpers import BUNDLE, run_rollout  # noqa: E402  pylint: disable=wrong-import-position
-from mimoe_sim.imagetar import build_image_tar  # noqa: E402  pylint: disable=wrong-import-position
-from mimoe_sim.testing import SimFleet, http_json  # noqa: E402  pylint: disable=wrong-import-position
-
-import subprocess  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
+pytestmark = [pytest.mark.registry, pytest.mark.npm, pytest.mark.ansible]
 
 USER = 'publisher'
 PASSWORD = 'Catal0g-Pa55word-xyz'
@@ -279,6 +278,7 @@ def test_mcm_image_from_catalog_both_pull_modes(tmp_path, tars, sim, ansible_for
         assert len(anon_blob_gets) == 2  # one node download per node (the legacy and the current one)
 
 
+@pytest.mark.node
 def test_rollout_from_catalog_to_mixed_architectures(tmp_path, tars):
     """playbooks/rollout.yml catalog=hello@1.0.0 to amd64/arm64/arm nodes: each gets its architecture's image,
     the controller downloads each digest once; a re-run changes nothing; then 2.0.0 pulled by the nodes."""

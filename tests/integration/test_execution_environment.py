@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import yaml
 from ansible.release import __version__ as ANSIBLE_CORE_VERSION
 from bindep.depends import Depends
@@ -71,6 +72,7 @@ def test_requirements_cover_every_third_party_import_and_match_the_test_environm
     assert {PROVIDED_BY[name] for name in third_party} - {'ansible-core'} == set(required)
 
 
+@pytest.mark.ansible
 def test_ansible_builder_create_writes_a_build_context(tmp_path):
     context = tmp_path / 'context'
     done = subprocess.run([os.path.join(BIN, 'ansible-builder'), 'create', '-f', EE_DEFINITION, '--context',
@@ -110,6 +112,7 @@ def test_ansible_builder_create_writes_a_build_context(tmp_path):
     assert [line.split()[0] for line in bindep_lines] == ['nodejs', 'npm']
 
 
+@pytest.mark.ansible
 def test_ee_from_a_local_tarball_writes_a_build_context_with_it(tmp_path):
     """extensions/awx/execution-environment-local.yml: the collection tarball built from this tree goes into the
     build context and is installed by the galaxy stage (no Galaxy access)."""

@@ -7,13 +7,7 @@ Every node fails with the node's 403 message and a hint naming mcm_token and edg
 
 from __future__ import annotations
 
-import os
-import sys
-
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from fault_support import assert_counter, assert_old_or_new  # noqa: E402  pylint: disable=wrong-import-position
+from fault_support import assert_counter, assert_old_or_new
 
 
 def test_bad_tokens_fail_clearly_and_change_nothing(scenario):

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 import tarfile
 
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from fault_support import assert_counter, assert_old_or_new  # noqa: E402  pylint: disable=wrong-import-position
-from mcm_it import Ansible  # noqa: E402  pylint: disable=wrong-import-position
-from mim_tar import build_tar  # noqa: E402  pylint: disable=wrong-import-position
+from fault_support import assert_counter, assert_old_or_new
+from mcm_it import Ansible
+from mim_tar import build_tar
 
 
 def bad_archives(scenario):

@@ -8,13 +8,7 @@ applied twice (per the simulator's record of how each request ended)."""
 
 from __future__ import annotations
 
-import os
-import sys
-
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from fault_support import applied, assert_counter, assert_old_or_new  # noqa: E402  pylint: disable=wrong-import-position
+from fault_support import applied, assert_counter, assert_old_or_new
 
 WRITES = ('POST /mcm/v1/images', 'POST /mcm/v1/mims', 'POST /mcm/v1/mims/{id}/dataStore')
 

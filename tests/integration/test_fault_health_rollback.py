@@ -8,13 +8,7 @@ datastore API: their data is not backed up, a documented limit)."""
 
 from __future__ import annotations
 
-import os
-import sys
-
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from fault_support import assert_counter, assert_old_or_new  # noqa: E402  pylint: disable=wrong-import-position
+from fault_support import assert_counter, assert_old_or_new
 
 
 def test_failed_health_check_rolls_back_with_the_datastore(scenario):

@@ -8,13 +8,7 @@ every node ends on the old or the new release with its data, never with no mim a
 
 from __future__ import annotations
 
-import os
-import sys
-
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from fault_support import assert_counter, assert_old_or_new  # noqa: E402  pylint: disable=wrong-import-position
+from fault_support import assert_counter, assert_old_or_new
 
 
 def _faulted(node):

@@ -8,13 +8,7 @@ converges, with the mim's data restored."""
 
 from __future__ import annotations
 
-import os
-import sys
-
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from fault_support import assert_counter, assert_old_or_new, mim  # noqa: E402  pylint: disable=wrong-import-position
+from fault_support import assert_counter, assert_old_or_new, mim
 
 
 def test_sigkill_mid_upload_then_restart_and_rerun_converges(scenario):

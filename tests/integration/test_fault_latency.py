@@ -7,13 +7,7 @@ timeout shorter than the latency every node fails fast, untouched, with an error
 
 from __future__ import annotations
 
-import os
-import sys
-
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from fault_support import assert_counter, assert_old_or_new  # noqa: E402  pylint: disable=wrong-import-position
+from fault_support import assert_counter, assert_old_or_new
 
 
 def test_latency_is_survived_and_a_too_short_timeout_fails_clearly(scenario):

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from html.parser import HTMLParser
 
 import pytest
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from inventory_it import (  # noqa: E402  pylint: disable=wrong-import-position
+from inventory_it import (
     ANSIBLE_PLAYBOOK, ROOT, deploy_mim, image_bytes, parallel, run, upload_image,
 )
-from mimoe_sim.testing import SimFleet, SimNode, http_json  # noqa: E402  pylint: disable=wrong-import-position
+from mimoe_sim.testing import SimFleet, SimNode, http_json
+
+pytestmark = [pytest.mark.node, pytest.mark.ansible]
 
 TOKEN = 'Report-Fleet-Key-3d1e'
 HTML_PAYLOAD = '<img src=x onerror=alert(1)>'

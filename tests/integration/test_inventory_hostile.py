@@ -9,18 +9,17 @@ status) or answers terminal escapes gets neither into the output, the warnings o
 from __future__ import annotations
 
 import json
-import os
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from inventory_it import inventory_list
+from slow_peer import SlowPeer
 
-from inventory_it import inventory_list  # noqa: E402  pylint: disable=wrong-import-position
-from slow_peer import SlowPeer  # noqa: E402  pylint: disable=wrong-import-position
+pytestmark = [pytest.mark.ansible]
 
 TOKEN = 'Hx-inventory-token-91c3e7'
 TIMEOUT = 2

@@ -8,18 +8,18 @@ upgrades exactly the nodes of that keyed group; the others get no write (the sim
 from __future__ import annotations
 
 import os
-import sys
 
+import pytest
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from inventory_it import (  # noqa: E402  pylint: disable=wrong-import-position
+from inventory_it import (
     ANSIBLE_PLAYBOOK, HELLO_ENV, ROOT, deploy_mim, groups_of, inventory_list, parallel, reset_stats, run, stats,
     upload_image, vault_value,
 )
-from rollout_helpers import hello_tar  # noqa: E402  pylint: disable=wrong-import-position
-from mimoe_sim.testing import SimFleet, http_json  # noqa: E402  pylint: disable=wrong-import-position
+from rollout_helpers import hello_tar
+from mimoe_sim.testing import SimFleet, http_json
+
+pytestmark = [pytest.mark.node, pytest.mark.npm, pytest.mark.ansible]
 
 TOKEN = 'Limit-Fleet-Key-91c0'
 

@@ -8,20 +8,18 @@ slower than the timeout). Groups, hostvars, the vault token, the cache, unsafe v
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 
 import pytest
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from inventory_it import (  # noqa: E402  pylint: disable=wrong-import-position
+from inventory_it import (
     ANSIBLE_PLAYBOOK, JINJA_PAYLOAD, deploy_mim, groups_of, image_bytes, inventory_list, parallel, plain,
     reset_stats, run, stats, upload_image, vault_value,
 )
-from mimoe_sim.testing import SimFleet, SimNode  # noqa: E402  pylint: disable=wrong-import-position
+from mimoe_sim.testing import SimFleet, SimNode
+
+pytestmark = [pytest.mark.node, pytest.mark.ansible]
 
 TOKEN = 'Inv3ntory-Fleet-Key-5f2a'
 TIMEOUT = 3

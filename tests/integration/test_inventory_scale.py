@@ -7,18 +7,17 @@ wall clock time is printed (run with ``-s``) and documented in docs/inventory.md
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 
+import pytest
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from inventory_it import (  # noqa: E402  pylint: disable=wrong-import-position
+from inventory_it import (
     deploy_mim, groups_of, image_bytes, inventory_list, parallel, plain, upload_image,
 )
-from mimoe_sim.testing import SimFleet  # noqa: E402  pylint: disable=wrong-import-position
+from mimoe_sim.testing import SimFleet
+
+pytestmark = [pytest.mark.node, pytest.mark.ansible, pytest.mark.slow]
 
 TOKEN = 'Scale-Fleet-Key-0b7e'
 

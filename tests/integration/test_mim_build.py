@@ -38,7 +38,9 @@ ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None, reason="needs node and npm"),
+    pytest.mark.npm,
+    pytest.mark.ansible,
+    pytest.mark.slow,
     pytest.mark.skipif(
         not (Path(COLLECTIONS) / "ansible_collections" / "mimoe" / "edge" / "roles" / "mim_build").is_dir(),
         reason="needs the collection tree (scripts/collection-tree.sh)",
@@ -239,6 +241,7 @@ def test_same_sources_elsewhere_are_byte_identical_and_a_change_changes_the_dige
     assert changed_fact["digest"] == sha256(changed_fact["path"])
 
 
+@pytest.mark.node
 def test_structure_matches_the_official_packager_and_both_deploy(built, tmp_path):
     # The official packager, on a copy of the same sources with the same built bundle.
     official_project = copy_example(tmp_path / "official")

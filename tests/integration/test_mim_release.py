@@ -14,10 +14,10 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rollout_helpers import ANSIBLE_PLAYBOOK, COLLECTIONS, ROOT, hello_tar
+from mimoe_sim.testing import SimNode, http_json
 
-from rollout_helpers import ANSIBLE_PLAYBOOK, COLLECTIONS, ROOT, hello_tar  # noqa: E402  pylint: disable=wrong-import-position
-from mimoe_sim.testing import SimNode, http_json  # noqa: E402  pylint: disable=wrong-import-position
+pytestmark = [pytest.mark.node, pytest.mark.npm, pytest.mark.ansible]
 
 HELLO_ENV = {'MCM.BASE_API_PATH': '/hello/v1'}
 

@@ -7,17 +7,15 @@ asserted through the role's JSON report and the simulator's /_sim/stats counters
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rollout_helpers import hello_tar, run_rollout, write_inventory
+from mimoe_sim.testing import SimFleet, SimNode, http_json
 
-from rollout_helpers import hello_tar, run_rollout, write_inventory  # noqa: E402  pylint: disable=wrong-import-position
-from mimoe_sim.testing import SimFleet, SimNode, http_json  # noqa: E402  pylint: disable=wrong-import-position
+pytestmark = [pytest.mark.node, pytest.mark.npm, pytest.mark.ansible]
 
 HELLO_ENV = {'MCM.BASE_API_PATH': '/hello/v1'}
 

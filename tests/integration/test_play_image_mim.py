@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
 import requests
 
 from mcm_it import (
     BASE_ENV, EXAMPLE_START, EXAMPLE_TAR, SECRET, SECRET2, call_mim, counter_tar, endpoint_count, image_task, mim_task,
     write_requests,
 )
+
+pytestmark = [pytest.mark.node, pytest.mark.ansible]
 
 
 def test_converge_idempotent_check_and_diff(both, tmp_path):
@@ -116,6 +119,7 @@ def test_every_legacy_image_id_style_reruns_unchanged(sim, ansible_for, tmp_path
         assert 'Cannot replace the image counter-v1: the mims counter-v1 use it' in newer.host(style)[0]['msg']
 
 
+@pytest.mark.npm
 def test_example_mim_from_start_json(sim, ansible_for):
     node = sim('current')
     ansible = ansible_for({'node': node})

@@ -11,14 +11,15 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytest
 
-from rollout_helpers import (  # noqa: E402  pylint: disable=wrong-import-position
+from rollout_helpers import (
     ANSIBLE_PLAYBOOK, COLLECTIONS, ROOT, hello_tar, run_rollout,
 )
-from mimoe_sim.testing import SimFleet, http_json  # noqa: E402  pylint: disable=wrong-import-position
+from mimoe_sim.testing import SimFleet, http_json
+
+pytestmark = [pytest.mark.node, pytest.mark.ansible]
 
 HELLO_ENV = {'MCM.BASE_API_PATH': '/hello/v1'}
 
@@ -37,6 +38,7 @@ def mim(url, path, method='GET'):
     return http_json(method, url + '/api/hello/v1' + path, timeout=10)
 
 
+@pytest.mark.npm
 def test_status_backup_and_rollback_playbooks(tmp_path):
     """v1 rolled out, counters set, backed up with backup.yml; v2 rolled out and the counters changed; then
     rollback.yml puts v1 back from the image cache by digest and restores the backup: version and data are v1's."""

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytest
 
-from registry import Registry  # noqa: E402  pylint: disable=wrong-import-position
-from rollout_helpers import ROOT, hello_tar, run_rollout, write_inventory  # noqa: E402  pylint: disable=wrong-import-position
-from mimoe_sim.testing import SimFleet, SimNode, http_json  # noqa: E402  pylint: disable=wrong-import-position
+from registry import Registry
+from rollout_helpers import ROOT, hello_tar, run_rollout, write_inventory
+from mimoe_sim.testing import SimFleet, SimNode, http_json
+
+pytestmark = [pytest.mark.node, pytest.mark.npm, pytest.mark.ansible]
 
 HELLO_ENV = {'MCM.BASE_API_PATH': '/hello/v1'}
 ROLLBACK = os.path.join(ROOT, 'playbooks', 'rollback.yml')
@@ -84,6 +85,7 @@ def test_limit_to_one_node_builds_and_prints_the_summary(tmp_path):
                 assert stats(node)['requests_total'] == 0
 
 
+@pytest.mark.registry
 def test_fresh_controllers_roll_out_rerun_and_roll_back_with_the_registry(tmp_path):
     """Every run from its own empty HOME (an AWX job): the registry is the only thing kept between runs."""
     (tmp_path / 'work').mkdir()
@@ -130,6 +132,7 @@ def test_fresh_controllers_roll_out_rerun_and_roll_back_with_the_registry(tmp_pa
                 assert counter(node) == 2  # the data went along both ways
 
 
+@pytest.mark.slow
 def test_twenty_nodes_print_about_five_lines_per_node(tmp_path):
     """With the collection's stdout callback (ANSIBLE_STDOUT_CALLBACK=mimoe.edge.rollout)."""
     (tmp_path / 'work').mkdir()

@@ -13,14 +13,14 @@ import glob
 import json
 import os
 import subprocess
-import sys
 
+import pytest
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rollout_helpers import ANSIBLE_PLAYBOOK, COLLECTIONS, ROOT
+from mimoe_sim.testing import SimNode
 
-from rollout_helpers import ANSIBLE_PLAYBOOK, COLLECTIONS, ROOT  # noqa: E402  pylint: disable=wrong-import-position
-from mimoe_sim.testing import SimNode  # noqa: E402  pylint: disable=wrong-import-position
+pytestmark = [pytest.mark.node, pytest.mark.ansible]
 
 TOKEN = 'Mx-node-token-0e5d7c1a'
 SECRET = 'Mx-malformed-secret-4c2e9b'

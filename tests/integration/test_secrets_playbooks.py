@@ -17,13 +17,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytest
 
-from registry import Registry  # noqa: E402  pylint: disable=wrong-import-position
-from rollout_helpers import ANSIBLE_PLAYBOOK, COLLECTIONS, ROOT, hello_tar  # noqa: E402  pylint: disable=wrong-import-position
-from mimoe_sim.testing import SimFleet, http_json  # noqa: E402  pylint: disable=wrong-import-position
+from registry import Registry
+from rollout_helpers import ANSIBLE_PLAYBOOK, COLLECTIONS, ROOT, hello_tar
+from mimoe_sim.testing import SimFleet, http_json
+
+pytestmark = [pytest.mark.node, pytest.mark.registry, pytest.mark.npm, pytest.mark.ansible]
 
 TOKEN = 'Sx-mcm-token-5b7e2c01d9f4'
 REGISTRY_PASSWORD = 'Sx-registry-password-c3f1a0'

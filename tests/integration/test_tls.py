@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
-import sys
 
 import pytest
 from cryptography import x509
@@ -19,10 +18,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mcm_it import Ansible
+from mimoe_sim.testing import SimFleet, SimNode
 
-from mcm_it import Ansible  # noqa: E402  pylint: disable=wrong-import-position
-from mimoe_sim.testing import SimFleet, SimNode  # noqa: E402  pylint: disable=wrong-import-position
+pytestmark = [pytest.mark.node, pytest.mark.ansible]
 
 
 def _write(path, data):

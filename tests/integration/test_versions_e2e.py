@@ -14,14 +14,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytest
 
-from rollout_helpers import (  # noqa: E402  pylint: disable=wrong-import-position
+from rollout_helpers import (
     ANSIBLE_PLAYBOOK, COLLECTIONS, ROOT, hello_tar, run_rollout,
 )
-from mimoe_sim.testing import SimFleet, http_json  # noqa: E402  pylint: disable=wrong-import-position
+from mimoe_sim.testing import SimFleet, http_json
+
+pytestmark = [pytest.mark.node, pytest.mark.npm, pytest.mark.ansible]
 
 HELLO_ENV = {'MCM.BASE_API_PATH': '/hello/v1'}
 

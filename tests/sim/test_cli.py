@@ -6,7 +6,11 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from sim_support import TOOLS
+
+pytestmark = [pytest.mark.node]
 
 ENV = dict(os.environ, PYTHONPATH=TOOLS)
 

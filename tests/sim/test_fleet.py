@@ -5,11 +5,14 @@ import socket
 import subprocess
 import sys
 
+import pytest
 import requests
 import yaml
 
 from sim_support import TOOLS
 from mimoe_sim.fleet import pid_alive
+
+pytestmark = [pytest.mark.node]
 
 
 def test_fleet_start_inventory_stop(sim_fleet):

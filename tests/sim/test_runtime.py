@@ -142,6 +142,7 @@ def test_node_services_on_one_node(sim_node):
     assert mcm.mim("/jsonrpc/v1", method="POST", data="not json").json()["error"]["code"] == -32700
 
 
+@pytest.mark.node  # starts its own SimFleet
 def test_fleet_nodes_discover_each_other_and_reach_each_other(tmp_path):
     # Node 3 speaks the legacy API with edgeSDK 1.x URLs (fleet --legacy-unprefixed applies to legacy nodes).
     with SimFleet(3, data_dir=str(tmp_path / "fleet"), legacy_every=3, extra_args=["--legacy-unprefixed"]) as fleet:

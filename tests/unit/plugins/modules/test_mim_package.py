@@ -177,6 +177,7 @@ def test_mtime_sets_member_times_and_created():
     assert config['created'] == '2023-11-14T22:13:20Z'
 
 
+@pytest.mark.npm
 def test_same_shape_as_the_official_packager_output():
     with open(OFFICIAL_TAR, 'rb') as handle:
         official_infos, official = read_archive(handle.read())
