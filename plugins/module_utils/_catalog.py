@@ -836,8 +836,8 @@ class CatalogManager(object):
         manifest = found[0]
         versions = self._versions(repository)
         tagged = [(t, i) for t, i, d in versions if d == digest]
-        listing = [t for t, i, d in versions if d != digest and
-                   digest in [e.get('digest') for e in i.get('manifests') or []]]
+        listing = [t for t, i, d in versions
+                   if d != digest and digest in [e.get('digest') for e in i.get('manifests') or []]]
         result['before'] = {'state': 'present', 'digest': digest}
         result['after'] = {'state': 'absent'}
         if tagged:

@@ -82,8 +82,8 @@ def decode_release(env):
     if isinstance(data.get('history'), list):
         history = [decode_release({RELEASE_KEY: json.dumps(entry)}) for entry in data['history']
                    if isinstance(entry, dict) and 'history' not in entry]
-        release['history'] = [entry for entry in history if entry and entry.get('digest')
-                              and isinstance(entry.get('revision'), int)]
+        release['history'] = [entry for entry in history
+                              if entry and entry.get('digest') and isinstance(entry.get('revision'), int)]
     return release or None
 
 

@@ -112,8 +112,9 @@ class CatalogSource(object):
 
     def _cached(self):
         try:
-            return (os.path.isfile(self.path) and os.path.getsize(self.path) == self.resolved['size']
-                    and 'sha256:' + sha256_file(self.path) == self.resolved['image_digest'])
+            if not os.path.isfile(self.path) or os.path.getsize(self.path) != self.resolved['size']:
+                return False
+            return 'sha256:' + sha256_file(self.path) == self.resolved['image_digest']
         except (IOError, OSError):
             return False
 

@@ -254,11 +254,11 @@ def run_info(mcm):
     names = params['name']
     selected_images, selected_mims = [], []
     if params['images']:
-        selected_images = [i for i in images if image_selected(i, image_filters, raw_mims)
-                           and (not names or any(image_matches(i, n) for n in names))]
+        selected_images = [i for i in images if image_selected(i, image_filters, raw_mims) and (
+            not names or any(image_matches(i, n) for n in names))]
     if params['mims']:
-        selected_mims = [m for m in mims if mim_selected(m, mim_filters, raw_images)
-                         and (not names or m.get('name') in names or m.get('id') in names)]
+        selected_mims = [m for m in mims if mim_selected(m, mim_filters, raw_images) and (
+            not names or m.get('name') in names or m.get('id') in names)]
     if not params['unmask_secret_env']:
         selected_mims = [mask_mim(m, desired.secret_keys if desired is not None and m.get('name') == desired.name
                                   else None) for m in selected_mims]

@@ -216,8 +216,9 @@ class OCIClient(object):
     # ---------------------------------------------------------------- transport
 
     def _mask(self, text):
-        return escape_control(mask_secret(text, [self._password, self._basic, self._identity_token]
-                                          + list(self._tokens.values())))
+        secrets = [self._password, self._basic, self._identity_token]
+        secrets.extend(self._tokens.values())
+        return escape_control(mask_secret(text, secrets))
 
     def _auth_header(self):
         if self._basic:
