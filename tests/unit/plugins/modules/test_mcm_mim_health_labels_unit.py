@@ -39,7 +39,7 @@ def answers(monkeypatch):
     """The answers of the mim's health URL, in order (the last one repeats); the URLs called are kept."""
     state = dict(queue=[], calls=[])
 
-    def get(url, timeout, verify):
+    def get(url, timeout, verify, cert=None):
         state['calls'].append(url)
         return state['queue'].pop(0) if len(state['queue']) > 1 else state['queue'][0]
 
@@ -189,7 +189,7 @@ def test_no_health_check_in_check_mode(node, run_module, answers):
 def test_check_health_counts_attempts():
     calls = []
 
-    def get(url, timeout, verify):
+    def get(url, timeout, verify, cert=None):
         calls.append(url)
         return Answer(500, 'x')
 
