@@ -260,3 +260,23 @@ def test_check_mode_and_real_run_report_the_same_actions(legacy_node, run_module
     assert changed['actions'] == ['removed mim hello-v1', 'deployed mim hello-v1 from image hello-v1',
                                   'stopped mim hello-v1']
     assert legacy_node.writes == writes
+
+
+def test_health_calls_present_the_node_clients_certificate(monkeypatch):
+    seen = []
+
+    def get(url, timeout, verify, cert=None):
+        seen.append((verify, cert))
+        return Answer(200, 'ok')
+
+    monkeypatch.setattr(_health, '_requests_get', get)
+
+    class Client(object):
+        class tls(object):
+            verify = '/ca.pem'
+            cert = ('/client.pem', '/client.key')
+
+    client = Client()
+    _health.check_health('https://node/x', {'retries': 1}, _health.client_verify(client),
+                         cert=_health.client_cert(client))
+    assert seen == [('/ca.pem', ('/client.pem', '/client.key'))]
