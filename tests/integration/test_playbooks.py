@@ -83,7 +83,8 @@ def test_status_backup_and_rollback_playbooks(tmp_path):
 
         rc, out = playbook('rollback.yml', inventory, work, {})
         assert rc != 0
-        assert 'set image_digest (a release kept in the registry, or in the image cache) or image_tar' in out
+        assert ('set mim_name (each node goes back to its previous revision, or to `revision`), or image_digest '
+                '(a release kept in the registry or the image cache) or image_tar') in out
 
 
 def test_report_with_the_awx_token_and_relative_paths(tmp_path):

@@ -55,6 +55,8 @@ def runs(paths):
         ('rollback.yml', dict(common, image_digest=paths['v1_digest'], image_cache=paths['cache'],
                               restore_backup='secrets/hello.json', report_file=paths['report'] % 'rollback'), 0),
         ('report.yml', {'report_dir': paths['fleet_report'], 'desired': {'hello-v1': '1.0.0'}}, 0),
+        # The export names secret env keys only (their values are unknown to it); the file is checked too.
+        ('export.yml', {'export_file': paths['report'] % 'export'}, 0),
         # The rollout role with a secret key added, then removed again (its diff shows the key masked).
         ('rollout.yml', dict(common, image_tar=paths['v2'], report_file=paths['report'] % 'rollout-extra-key',
                              mim_secret_env=json.dumps({'API_KEY': ENV_SECRET, 'OLD_KEY': REMOVED_SECRET})), 0),
