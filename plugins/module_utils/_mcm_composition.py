@@ -21,6 +21,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._errors import InputErr
 from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import mim_uses_image
 from ansible_collections.mimoe.edge.plugins.module_utils._markers import COMPOSITION_KEY as RESERVED_COMPOSITION_KEY
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_image import remove_image
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
     MIM_SPEC_SCHEMA,
     Desired,
@@ -283,8 +284,7 @@ class CompositionManager(object):
         self.mims.remove(mim)
 
     def _remove_image(self, image):
-        self.recorder.change('removed image %s' % image.get('name'), self.client.delete_image,
-                             image.get('id') or image.get('name'), image.get('name'))
+        remove_image(self.client, self.recorder, image)
 
     def _deploy_members(self, specs, wait, wait_timeout, wait_sleep):
         """POST the members (one by one on the legacy generation), wait for them and record their fingerprints."""

@@ -34,7 +34,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import 
 from ansible_collections.mimoe.edge.plugins.module_utils._markers import RELEASE_KEY, decode_release, encode_release
 from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import image_name_from_tag, inspect_image_tar
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError, image_digest
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import Desired, is_running, run_state
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import Desired, is_running, remove_mim, run_state
 from ansible_collections.mimoe.edge.plugins.module_utils._wait import poll_until
 
 
@@ -251,8 +251,7 @@ class ImageManager(object):
     # ------------------------------------------------------------ writing (each through the recorder)
 
     def remove_mim(self, mim):
-        self.recorder.change('removed mim %s' % mim.get('name'), self.client.delete_mim,
-                             mim.get('id') or mim.get('name'), mim.get('name'))
+        remove_mim(self.client, self.recorder, mim)
 
     def deploy_mim(self, desired, wait=False, wait_timeout=60, wait_sleep=1):
         self.recorder.change('deployed mim %s from image %s' % (desired.name, desired.image),
