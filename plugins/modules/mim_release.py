@@ -407,6 +407,8 @@ actions:
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.mimoe.edge.plugins.module_utils._health import argument_spec as health_argument_spec
+from ansible_collections.mimoe.edge.plugins.module_utils._health import options as health_options
 from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import ImageArchiveError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import SpecError
@@ -442,11 +444,7 @@ def options_of(params, mcm):
             mcm.module.fail_json(msg=missing_required_lib('oras'), exception=ORAS_IMPORT_ERROR)
         from ansible_collections.mimoe.edge.plugins.module_utils._catalog import client_from_params
         registry = client_from_params(params['registry'])
-    health = dict(params['health'] or {})
-    for key, value in (('enabled', True), ('path', '/healthcheck'), ('status', 200), ('retries', 5), ('delay', 1),
-                       ('timeout', 10)):
-        if health.get(key) is None:
-            health[key] = value
+    health = health_options(params['health'])
     return dict(backup=params['backup'], backup_path=params['backup_path'], health=health,
                 wait_timeout=params['wait_timeout'], wait_sleep=params['poll_interval'],
                 datastore_timeout=params['datastore_timeout'], poll_interval=params['poll_interval'],
@@ -483,16 +481,7 @@ def main():
         force=dict(type='bool', default=False),
         backup=dict(type='bool', default=True),
         backup_path=dict(type='str'),
-        health=dict(type='dict', default={}, options=dict(
-            enabled=dict(type='bool', default=True),
-            path=dict(type='str', default='/healthcheck'),
-            base_path=dict(type='str'),
-            status=dict(type='int', default=200),
-            body_regex=dict(type='str'),
-            retries=dict(type='int', default=5),
-            delay=dict(type='float', default=1),
-            timeout=dict(type='float', default=10),
-        )),
+        health=dict(type='dict', default={}, options=health_argument_spec()),
         wait_timeout=dict(type='int', default=60),
         datastore_timeout=dict(type='int', default=120),
         poll_interval=dict(type='float', default=0.2),
