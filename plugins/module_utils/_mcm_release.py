@@ -28,6 +28,7 @@ import shutil
 import tempfile
 import time
 
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import WaitTimeout
 from ansible_collections.mimoe.edge.plugins.module_utils._digest import digest_hex, is_digest, same_digest
 from ansible_collections.mimoe.edge.plugins.module_utils._http import MASK
 from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import image_matches, inspect_image_tar
@@ -49,6 +50,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._health import (
     health_url,
 )
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_datastore import DatastoreError, run_operation
+from ansible_collections.mimoe.edge.plugins.module_utils._wait import poll_until
 from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import SAME, UNVERIFIED, image_identity
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_image import same_content
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import (
@@ -594,18 +596,12 @@ class ReleaseManager(object):
         return self._wait(wait_timeout)
 
     def _wait(self, timeout):
-        deadline = time.time() + timeout
-        last = None
-        while True:
-            mim = self.client.find_mim(self.target.mim)
-            if mim is not None:
-                last = mim
-                if is_running(mim):
-                    return mim
-            if time.time() >= deadline:
-                raise ReleaseStepError('the mim %s was not running after %s seconds (last state: %s)'
-                                       % (self.target.mim, timeout, (last or {}).get('state', 'absent')))
-            time.sleep(self.opts.get('wait_sleep') or 0.2)
+        try:
+            return poll_until(lambda: self.client.find_mim(self.target.mim), is_running, timeout,
+                              self.opts.get('wait_sleep') or 0.2)
+        except WaitTimeout as exc:
+            raise ReleaseStepError('the mim %s was not running after %s seconds (last state: %s)'
+                                   % (self.target.mim, timeout, (exc.last or {}).get('state', 'absent')))
 
     def _datastore(self, action, path):
         mim = self.client.find_mim(self.target.mim)
