@@ -28,7 +28,7 @@ import shutil
 import tempfile
 import time
 
-from ansible_collections.mimoe.edge.plugins.module_utils._errors import WaitTimeout
+from ansible_collections.mimoe.edge.plugins.module_utils._errors import MimoeError, WaitTimeout
 from ansible_collections.mimoe.edge.plugins.module_utils._digest import digest_hex, is_digest, same_digest
 from ansible_collections.mimoe.edge.plugins.module_utils._http import MASK
 from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import image_matches, inspect_image_tar
@@ -49,7 +49,11 @@ from ansible_collections.mimoe.edge.plugins.module_utils._health import (
     client_verify,
     health_url,
 )
+from ansible_collections.mimoe.edge.plugins.module_utils._health import options as health_options
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_datastore import DatastoreError, run_operation
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_state import FingerprintStore
+from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import ImageArchiveError
+from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import OCIError
 from ansible_collections.mimoe.edge.plugins.module_utils._wait import poll_until
 from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import SAME, UNVERIFIED, image_identity
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_image import same_content
@@ -71,12 +75,11 @@ BACKUP_DIR = 'mimoe.edge'
 _MISSING_BACKUP = re.compile(r'not found|no such file|does not exist', re.I)
 
 
-class ReleaseFailed(Exception):
-    """The transaction failed; ``result`` is what the module returns with ``failed``."""
+class ReleaseFailed(MimoeError):
+    """The transaction failed; ``result`` is what the module returns with ``failed`` (secrets already masked)."""
 
     def __init__(self, message, result):
         super(ReleaseFailed, self).__init__(message)
-        self.message = message
         self.result = result
 
 
@@ -753,12 +756,8 @@ class ReleaseManager(object):
         return self.result
 
 
-class ReleaseStepError(Exception):
+class ReleaseStepError(MimoeError):
     """A step failed for a reason the node did not raise as an MCM error (timeout, health check, ...)."""
-
-    def __init__(self, message):
-        super(ReleaseStepError, self).__init__(message)
-        self.message = message
 
 
 def mask_text(text, secrets):
@@ -773,3 +772,78 @@ def mask_result(result, secrets):
     for key in ('error', 'rollback_error', 'summary'):
         result[key] = mask_text(result.get(key), secrets)
     return result
+
+
+def release_options(params):
+    """The manager's options from the module's parameters (the registry client built once)."""
+    registry = None
+    if params['registry']:
+        from ansible_collections.mimoe.edge.plugins.module_utils._catalog import client_from_params
+        registry = client_from_params(params['registry'])
+    return dict(backup=params['backup'], backup_path=params['backup_path'], health=health_options(params['health']),
+                wait_timeout=params['wait_timeout'], wait_sleep=params['poll_interval'],
+                datastore_timeout=params['datastore_timeout'], poll_interval=params['poll_interval'],
+                cache_dir=params['cache_dir'], registry=registry,
+                namespace=(params['registry'] or {}).get('namespace') or '',
+                allow_no_rollback=params['allow_no_rollback'], force=params['force'],
+                store=FingerprintStore(params['fingerprint_file']) if params['fingerprint_file'] else None)
+
+
+def release_target(params):
+    """The wanted release from ``src`` (an archive) or ``image`` (mim_package_info / catalog_info)."""
+    if params['src']:
+        return Target.from_archive(params['src'], params['name'], params['env'], params['secret_env'])
+    image = pick_image(params['image'], params['arch'])
+    url = image['url'] if params['pull'] == 'node' else None
+    if params['pull'] == 'node' and not url:
+        raise SpecError('pull=node needs an image with url (a catalog version resolved by catalog_info)')
+    if not url and not image['path']:
+        raise SpecError('image needs path (an archive on the controller), or use pull=node with a catalog image')
+    return Target(params['name'], image['name'], image['version'], image['digest'], image['size'],
+                  image['repo_tag'], image['path'], url, image['repository'], params['env'], params['secret_env'],
+                  image['config_digest'])
+
+
+def run_release(mcm):
+    """The ``mim_release`` module: the masked result, or :class:`ReleaseFailed` with the masked failure result.
+
+    Every failure ends here, once: before any write the node is untouched (said in the message); after the first
+    write the manager has already rolled back and its ``ReleaseFailed`` carries where the node stands.
+    """
+    params = mcm.params
+    secrets = [str(v) for v in (params['secret_env'] or {}).values()]
+    if params['poll_interval'] <= 0 or params['wait_timeout'] < 0 or params['datastore_timeout'] < 0:
+        raise ReleaseFailed('poll_interval must be more than 0, wait_timeout and datastore_timeout 0 or more', {})
+    base = dict(status='failed', mim=params['name'] or '', rolled_back=False, touched=False, resumed=False,
+                data_restored=False, backup='', failed_step='read', rollback_error='', reasons=[], plan=[], steps=[])
+    try:
+        options = release_options(params)
+        entry = None
+        if params['revision']:
+            target, entry = target_from_revision(mcm.client, params['name'], params['revision'], params['env'],
+                                                 params['secret_env'], options['cache_dir'], options['registry'],
+                                                 options['namespace'])
+        else:
+            target = release_target(params)
+        base['mim'] = target.mim
+        manager = ReleaseManager(mcm, target, options)
+        if entry is not None:
+            manager.result['revision_target'] = dict((k, entry[k]) for k in ('revision', 'version', 'digest'))
+        return mask_result(manager.run(), secrets)
+    except SpecError as exc:
+        message = 'Invalid release: %s' % exc
+        failed = dict(base, error=str(exc), summary='invalid release: %s' % exc)
+    except ReleaseStepError as exc:
+        # Before any write: the archive of the wanted revision could not be found.
+        message = '%s: %s (node untouched)' % (params['mcm_url'], exc.message)
+        failed = dict(base, error=exc.message, summary=exc.message)
+    except ReleaseFailed as exc:
+        message, failed = exc.message, exc.result
+    except (MCMError, OCIError, ImageArchiveError) as exc:
+        # Before any write: the node could not be read, or the registry not reached.
+        message = '%s: %s (node untouched)' % (params['mcm_url'], exc)
+        failed = dict(base, error=str(exc), summary='failed before any write: %s' % exc, error_detail=exc.to_dict())
+    except MimoeError as exc:
+        message = '%s: %s' % (params['mcm_url'], exc)
+        failed = dict(base, error=str(exc), summary=str(exc), error_detail=exc.to_dict())
+    raise ReleaseFailed(mask_text(message, secrets), mask_result(failed, secrets))

@@ -408,26 +408,11 @@ actions:
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.mimoe.edge.plugins.module_utils._health import argument_spec as health_argument_spec
-from ansible_collections.mimoe.edge.plugins.module_utils._health import options as health_options
-from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import ImageArchiveError
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_client import MCMError
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_mim import SpecError
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_release import (
-    ReleaseFailed,
-    ReleaseManager,
-    ReleaseStepError,
-    Target,
-    pick_image,
-    target_from_revision,
-    mask_result,
-    mask_text,
-)
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_state import FingerprintStore
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_release import ReleaseFailed, run_release
 from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import (
     HAS_ORAS,
     ORAS_IMPORT_ERROR,
-    OCIError,
     registry_argument_spec,
 )
 
@@ -435,37 +420,6 @@ from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import (
 def registry_spec():
     """The ``registry`` option of every registry-aware module, optional here (no registry: no registry copy)."""
     return registry_argument_spec(apply_defaults=False)['registry']
-
-
-def options_of(params, mcm):
-    registry = None
-    if params['registry']:
-        if not HAS_ORAS:
-            mcm.module.fail_json(msg=missing_required_lib('oras'), exception=ORAS_IMPORT_ERROR)
-        from ansible_collections.mimoe.edge.plugins.module_utils._catalog import client_from_params
-        registry = client_from_params(params['registry'])
-    health = health_options(params['health'])
-    return dict(backup=params['backup'], backup_path=params['backup_path'], health=health,
-                wait_timeout=params['wait_timeout'], wait_sleep=params['poll_interval'],
-                datastore_timeout=params['datastore_timeout'], poll_interval=params['poll_interval'],
-                cache_dir=params['cache_dir'], registry=registry,
-                namespace=(params['registry'] or {}).get('namespace') or '',
-                allow_no_rollback=params['allow_no_rollback'], force=params['force'],
-                store=FingerprintStore(params['fingerprint_file']) if params['fingerprint_file'] else None)
-
-
-def target_of(params):
-    if params['src']:
-        return Target.from_archive(params['src'], params['name'], params['env'], params['secret_env'])
-    image = pick_image(params['image'], params['arch'])
-    url = image['url'] if params['pull'] == 'node' else None
-    if params['pull'] == 'node' and not url:
-        raise SpecError('pull=node needs an image with url (a catalog version resolved by catalog_info)')
-    if not url and not image['path']:
-        raise SpecError('image needs path (an archive on the controller), or use pull=node with a catalog image')
-    return Target(params['name'], image['name'], image['version'], image['digest'], image['size'],
-                  image['repo_tag'], image['path'], url, image['repository'], params['env'], params['secret_env'],
-                  image['config_digest'])
 
 
 def main():
@@ -492,41 +446,13 @@ def main():
     )
     mcm = MCMModule(argument_spec, supports_check_mode=True, mutually_exclusive=[('src', 'image', 'revision')],
                     required_one_of=[('src', 'image', 'revision')], required_by={'revision': 'name'})
-    params = mcm.params
-    if params['poll_interval'] <= 0 or params['wait_timeout'] < 0 or params['datastore_timeout'] < 0:
-        mcm.fail('poll_interval must be more than 0, wait_timeout and datastore_timeout 0 or more')
-    secrets = [str(v) for v in (params['secret_env'] or {}).values()]
-    base = dict(status='failed', mim=params['name'] or '', rolled_back=False, touched=False, resumed=False,
-                data_restored=False, backup='', failed_step='read', rollback_error='', reasons=[], plan=[], steps=[])
+    if mcm.params['registry'] and not HAS_ORAS:
+        mcm.module.fail_json(msg=missing_required_lib('oras'), exception=ORAS_IMPORT_ERROR)
     try:
-        options = options_of(params, mcm)
-        entry = None
-        if params['revision']:
-            target, entry = target_from_revision(mcm.client, params['name'], params['revision'], params['env'],
-                                                 params['secret_env'], options['cache_dir'], options['registry'],
-                                                 options['namespace'])
-        else:
-            target = target_of(params)
-        base['mim'] = target.mim
-        manager = ReleaseManager(mcm, target, options)
-        if entry is not None:
-            manager.result['revision_target'] = dict((k, entry[k]) for k in ('revision', 'version', 'digest'))
-        result = manager.run()
-    except SpecError as exc:
-        mcm.fail('Invalid release: %s' % exc, **dict(base, error=str(exc), summary='invalid release: %s' % exc))
-    except ReleaseStepError as exc:
-        # Before any write: the archive of the wanted revision could not be found.
-        message = '%s: %s (node untouched)' % (params['mcm_url'], exc.message)
-        failed = dict(base, error=exc.message, summary=exc.message)
-        mcm.fail(mask_text(message, secrets), **mask_result(failed, secrets))
+        result = run_release(mcm)
     except ReleaseFailed as exc:
-        mcm.fail(mask_text(exc.message, secrets), **mask_result(exc.result, secrets))
-    except (MCMError, OCIError, ImageArchiveError) as exc:
-        # Before any write: the node could not be read, or the registry not reached.
-        message = '%s: %s (node untouched)' % (params['mcm_url'], exc)
-        mcm.fail(mask_text(message, secrets), **mask_result(dict(
-            base, error=str(exc), summary='failed before any write: %s' % exc, error_detail=exc.to_dict()), secrets))
-    mcm.exit(**mask_result(result, secrets))
+        mcm.fail(exc.message, **exc.result)
+    mcm.exit(**result)
 
 
 if __name__ == '__main__':
