@@ -9,15 +9,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-import os
-import tempfile
-
 from ansible.errors import AnsibleActionFail, AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.mimoe.edge.plugins.plugin_utils._rollout import rollout_batch, rollout_summary
+from ansible_collections.mimoe.edge.plugins.plugin_utils._rollout import rollout_batch, rollout_summary, write_report
 
 ARGUMENT_SPEC = dict(
     hosts=dict(type='list', elements='str', required=True),
@@ -30,23 +26,6 @@ ARGUMENT_SPEC = dict(
     canary_gate=dict(type='bool', default=True),
     report_file=dict(type='path'),
 )
-
-
-def write_json(path, data):
-    """Atomically (a reader never sees half a report): a temporary file in the same directory, then rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        os.makedirs(directory)
-    handle, tmp = tempfile.mkstemp(prefix='.report-', dir=directory)
-    try:
-        with os.fdopen(handle, 'w') as out:
-            out.write(json.dumps(data, indent=4, sort_keys=True) + '\n')
-        os.chmod(tmp, 0o644)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class ActionModule(ActionBase):
@@ -79,23 +58,22 @@ class ActionModule(ActionBase):
                 return None
             return value if isinstance(value, dict) else None
 
-        previous = None
-        try:
-            previous = hostvars['localhost'].get('mim_rollout_summary')
-        except (KeyError, AttributeError):
-            pass
-        # Read the registered results of this batch only: the earlier batches' are in the report kept on localhost.
+        def kept_on_localhost(name):
+            try:
+                value = hostvars['localhost'].get(name)
+            except (KeyError, AttributeError):
+                return None
+            return value if isinstance(value, dict) else None
+
+        # Read the registered results of this batch only: the earlier batches' are in the report kept on localhost,
+        # the nodes the plan found unchanged (playbooks/rollout.yml) in the plan kept there.
         summary = rollout_summary(
-            previous if isinstance(previous, dict) else None, dict((h, result_of(h)) for h in batch_hosts),
+            kept_on_localhost('mim_rollout_summary'), dict((h, result_of(h)) for h in batch_hosts),
             args['hosts'], batch_hosts, serial, args['canary_count'],
-            args['max_fail_percentage'], args['canary_gate'], args['label'])
+            args['max_fail_percentage'], args['canary_gate'], args['label'], plan=kept_on_localhost('mim_rollout_plan'))
         report_file = args['report_file']
         if report_file:
-            try:
-                write_json(report_file, summary['report'])
-            except (IOError, OSError) as exc:
-                raise AnsibleActionFail('cannot write the rollout report %s: %s; set report_file to a writable path'
-                                        % (report_file, exc))
+            write_report(report_file, summary['report'])
         result.update(changed=False, msg=summary['lines'], report_file=report_file or '',
                       report=summary['report'],
                       failed_hosts=summary['failed'],

@@ -144,6 +144,28 @@ def _retries_value(value):
     return value
 
 
+def client_from_params(params, client_id=None):
+    """The :class:`MCMClient` of the connection options in ``params`` (validated by :func:`mcm_argument_spec`),
+    scoped to ``client_id`` (``None``: the token's own). Raises :class:`MCMError`."""
+    return MCMClient(
+        url=params['mcm_url'],
+        token=params['mcm_token'],
+        client_id=client_id,
+        validate_certs=params['validate_certs'],
+        ca_path=params['ca_path'],
+        client_cert=params['client_cert'],
+        client_key=params['client_key'],
+        timeout=params['timeout'],
+        retries=_retries_value(params['retries']),
+        api_version=params['api_version'],
+    )
+
+
+def scoped_client_id(params):
+    """The client ID the node scopes our calls to: ``client_id``, else ``api`` (API-key auth)."""
+    return params['client_id'] or 'api'
+
+
 class MCMModule(object):
     """An ``AnsibleModule`` plus an :class:`MCMClient` built from the connection options.
 
@@ -165,18 +187,7 @@ class MCMModule(object):
     def client_as(self, client_id):
         """A client of the same node and token scoped to another client ID (``None``: the token's own)."""
         try:
-            return MCMClient(
-                url=self.params['mcm_url'],
-                token=self.params['mcm_token'],
-                client_id=client_id,
-                validate_certs=self.params['validate_certs'],
-                ca_path=self.params['ca_path'],
-                client_cert=self.params['client_cert'],
-                client_key=self.params['client_key'],
-                timeout=self.params['timeout'],
-                retries=_retries_value(self.params['retries']),
-                api_version=self.params['api_version'],
-            )
+            return client_from_params(self.params, client_id)
         except MCMError as exc:
             self.fail_mcm(exc)
 
@@ -186,8 +197,8 @@ class MCMModule(object):
 
     @property
     def client_id(self):
-        """The client ID the node scopes our calls to: ``client_id``, else ``api`` (API-key auth)."""
-        return self.params['client_id'] or 'api'
+        """The client ID the node scopes our calls to (:func:`scoped_client_id`)."""
+        return scoped_client_id(self.params)
 
     @property
     def diff_mode(self):

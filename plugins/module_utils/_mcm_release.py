@@ -49,11 +49,13 @@ from ansible_collections.mimoe.edge.plugins.module_utils._health import (
     client_verify,
     health_url,
 )
+from ansible_collections.mimoe.edge.plugins.module_utils._health import argument_spec as health_argument_spec
 from ansible_collections.mimoe.edge.plugins.module_utils._health import options as health_options
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_datastore import DatastoreError, run_operation
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import client_from_params, scoped_client_id
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_state import FingerprintStore
 from ansible_collections.mimoe.edge.plugins.module_utils._image_archive import ImageArchiveError
-from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import OCIError
+from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import OCIError, registry_argument_spec
 from ansible_collections.mimoe.edge.plugins.module_utils._wait import poll_until
 from ansible_collections.mimoe.edge.plugins.module_utils._image_identity import SAME, UNVERIFIED, image_identity
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_image import same_content
@@ -411,6 +413,8 @@ class ReleaseManager(object):
         self.result['reasons'] = reasons
         # A mim missing next to its image: a transaction removed it and stopped (or it was removed by hand).
         self.resumed = mim is None and image is not None
+        self.result['to'] = dict(version=target.version, digest=target.digest,
+                                 revision=self.before['revision'] + (1 if reasons else 0))
         return bool(reasons)
 
     def _rollback_source(self):
@@ -486,14 +490,10 @@ class ReleaseManager(object):
     def run(self):
         target = self.target
         needed = self.decide()
-        self.result['to'] = dict(version=target.version, digest=target.digest,
-                                 revision=self.before['revision'] + (1 if needed else 0))
         if self.mcm.diff_mode:
             self.result['diff'] = self.diff() if needed else dict(before={}, after={})
         if not needed:
-            self.result.update(status='unchanged', plan=[], summary='%s %s unchanged' % (
-                target.image_name, target.version))
-            return self.finish()
+            return self.unchanged()
         self.build_plan()
         source = self._rollback_source()
         self.result['rollback_source'] = source or 'none'
@@ -532,6 +532,12 @@ class ReleaseManager(object):
         self.result.update(status='upgraded', summary='%s %s -> %s upgraded%s' % (
             target.image_name, self.from_label(), target.version,
             ', data restored' if self.result['data_restored'] else ''))
+        return self.finish()
+
+    def unchanged(self):
+        """The result when :meth:`decide` found nothing to do."""
+        self.result.update(status='unchanged', plan=[], summary='%s %s unchanged' % (
+            self.target.image_name, self.target.version))
         return self.finish()
 
     def keep(self):
@@ -760,6 +766,11 @@ class ReleaseStepError(MimoeError):
     """A step failed for a reason the node did not raise as an MCM error (timeout, health check, ...)."""
 
 
+def secret_values(params):
+    """The values masked in every text of a release result: those of ``secret_env``."""
+    return [str(v) for v in (params['secret_env'] or {}).values()]
+
+
 def mask_text(text, secrets):
     for secret in secrets:
         if secret and isinstance(text, str):
@@ -772,6 +783,37 @@ def mask_result(result, secrets):
     for key in ('error', 'rollback_error', 'summary'):
         result[key] = mask_text(result.get(key), secrets)
     return result
+
+
+def release_argument_spec():
+    """The options of ``mimoe.edge.mim_release`` besides the connection (:func:`._mcm_module.mcm_argument_spec`):
+    the module and the rollout plan (:func:`plan_release`) validate with the same spec and :data:`RELEASE_RULES`."""
+    return dict(
+        src=dict(type='path'),
+        image=dict(type='dict'),
+        revision=dict(type='str'),
+        arch=dict(type='str', choices=list(ARCHITECTURES)),
+        pull=dict(type='str', default='controller', choices=['controller', 'node']),
+        name=dict(type='str'),
+        env=dict(type='dict', default={}),
+        secret_env=dict(type='dict', default={}, no_log=True),
+        force=dict(type='bool', default=False),
+        backup=dict(type='bool', default=True),
+        backup_path=dict(type='str'),
+        health=dict(type='dict', default={}, options=health_argument_spec()),
+        wait_timeout=dict(type='int', default=60),
+        datastore_timeout=dict(type='int', default=120),
+        poll_interval=dict(type='float', default=0.2),
+        cache_dir=dict(type='path'),
+        allow_no_rollback=dict(type='bool', default=False),
+        fingerprint_file=dict(type='path'),
+        # Optional here (no registry: no registry copy of the release).
+        registry=registry_argument_spec(apply_defaults=False)['registry'],
+    )
+
+
+RELEASE_RULES = dict(mutually_exclusive=[('src', 'image', 'revision')], required_one_of=[('src', 'image', 'revision')],
+                     required_by={'revision': 'name'})
 
 
 def release_options(params):
@@ -811,7 +853,7 @@ def run_release(mcm):
     write the manager has already rolled back and its ``ReleaseFailed`` carries where the node stands.
     """
     params = mcm.params
-    secrets = [str(v) for v in (params['secret_env'] or {}).values()]
+    secrets = secret_values(params)
     if params['poll_interval'] <= 0 or params['wait_timeout'] < 0 or params['datastore_timeout'] < 0:
         raise ReleaseFailed('poll_interval must be more than 0, wait_timeout and datastore_timeout 0 or more', {})
     base = dict(status='failed', mim=params['name'] or '', rolled_back=False, touched=False, resumed=False,
@@ -847,3 +889,45 @@ def run_release(mcm):
         message = '%s: %s' % (params['mcm_url'], exc)
         failed = dict(base, error=str(exc), summary=str(exc), error_detail=exc.to_dict())
     raise ReleaseFailed(mask_text(message, secrets), mask_result(failed, secrets))
+
+
+# A plan is a shortcut for nodes that need nothing: one read, short, without retries. Whatever goes wrong there only
+# sends the node to its release task, which reads it again with the run's timeout and retries.
+PLAN_TIMEOUT = 10.0
+
+
+class _ReadOnlyNode(object):
+    """What :meth:`ReleaseManager.decide` uses of an :class:`MCMModule`, for a read outside a module run."""
+
+    check_mode = True
+    diff_mode = False
+
+    def __init__(self, params):
+        self.params = params
+        self.client = client_from_params(params)
+        self.client_id = scoped_client_id(params)
+        self.actions = []
+
+
+def plan_release(params):
+    """Whether the node of ``params`` (the options of ``mim_release``, validated with :func:`release_argument_spec`)
+    already runs the release: the module's own read and decision (:meth:`ReleaseManager.decide`), no write.
+
+    Returns ``status`` ``unchanged`` with ``result`` (what the module would return), or ``pending`` with
+    ``reasons``: the release task must run on the node (it decides again). A revision target (each node resolves its
+    own), ``force`` or a node that cannot be read are ``pending``: a plan never says unchanged without a read.
+    """
+    secrets = secret_values(params)
+    if params['revision']:
+        return dict(status='pending', reasons=['revision %s is resolved on each node' % params['revision']])
+    if params['force']:
+        return dict(status='pending', reasons=['force=true'])
+    params = dict(params, retries=0, timeout=min(float(params['timeout']), PLAN_TIMEOUT))
+    try:
+        store = FingerprintStore(params['fingerprint_file']) if params['fingerprint_file'] else None
+        manager = ReleaseManager(_ReadOnlyNode(params), release_target(params), dict(store=store, force=False))
+        if manager.decide():
+            return dict(status='pending', reasons=manager.result['reasons'])
+        return dict(status='unchanged', reasons=[], result=mask_result(manager.unchanged(), secrets))
+    except MimoeError as exc:
+        return dict(status='pending', reasons=[mask_text('not read: %s' % exc, secrets)])

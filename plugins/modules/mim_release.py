@@ -407,45 +407,18 @@ actions:
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.mimoe.edge.plugins.module_utils._health import argument_spec as health_argument_spec
 from ansible_collections.mimoe.edge.plugins.module_utils._mcm_module import MCMModule
-from ansible_collections.mimoe.edge.plugins.module_utils._mcm_release import ReleaseFailed, run_release
-from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import (
-    HAS_ORAS,
-    ORAS_IMPORT_ERROR,
-    registry_argument_spec,
+from ansible_collections.mimoe.edge.plugins.module_utils._mcm_release import (
+    RELEASE_RULES,
+    ReleaseFailed,
+    release_argument_spec,
+    run_release,
 )
-
-
-def registry_spec():
-    """The ``registry`` option of every registry-aware module, optional here (no registry: no registry copy)."""
-    return registry_argument_spec(apply_defaults=False)['registry']
+from ansible_collections.mimoe.edge.plugins.module_utils._oci_client import HAS_ORAS, ORAS_IMPORT_ERROR
 
 
 def main():
-    argument_spec = dict(
-        src=dict(type='path'),
-        image=dict(type='dict'),
-        revision=dict(type='str'),
-        arch=dict(type='str', choices=['amd64', 'arm64', 'arm']),
-        pull=dict(type='str', default='controller', choices=['controller', 'node']),
-        name=dict(type='str'),
-        env=dict(type='dict', default={}),
-        secret_env=dict(type='dict', default={}, no_log=True),
-        force=dict(type='bool', default=False),
-        backup=dict(type='bool', default=True),
-        backup_path=dict(type='str'),
-        health=dict(type='dict', default={}, options=health_argument_spec()),
-        wait_timeout=dict(type='int', default=60),
-        datastore_timeout=dict(type='int', default=120),
-        poll_interval=dict(type='float', default=0.2),
-        cache_dir=dict(type='path'),
-        allow_no_rollback=dict(type='bool', default=False),
-        fingerprint_file=dict(type='path'),
-        registry=registry_spec(),
-    )
-    mcm = MCMModule(argument_spec, supports_check_mode=True, mutually_exclusive=[('src', 'image', 'revision')],
-                    required_one_of=[('src', 'image', 'revision')], required_by={'revision': 'name'})
+    mcm = MCMModule(release_argument_spec(), supports_check_mode=True, **RELEASE_RULES)
     if mcm.params['registry'] and not HAS_ORAS:
         mcm.module.fail_json(msg=missing_required_lib('oras'), exception=ORAS_IMPORT_ERROR)
     try:

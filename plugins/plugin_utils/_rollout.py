@@ -15,8 +15,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+import os
+import tempfile
 
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleActionFail, AnsibleFilterError
 
 STATUSES = ('upgraded', 'unchanged', 'rolled_back', 'failed')
 REPORT_FIELDS = ('status', 'summary', 'mim', 'api_version', 'backup', 'data_restored', 'resumed', 'rolled_back',
@@ -134,12 +137,41 @@ def rollout_report(hostvars, hosts, var, image='', canary=()):
     return _report(nodes, hosts, image)
 
 
+def plan_covers(plan, hosts):
+    """Whether ``plan`` (what :func:`rollout_plan_report` made, kept on localhost as ``mim_rollout_plan``) is the
+    plan of a play with these ``hosts``: it planned every one of them (the play rolls out its pending nodes)."""
+    return isinstance(plan, dict) and isinstance(plan.get('report'), dict) and set(hosts) <= set(plan.get('hosts') or ())
+
+
+def rollout_plan_report(results, hosts, image=''):
+    """The report right after the plan (``mimoe.edge.rollout_plan``), before any batch: the nodes that already run
+    the release with their result ``{host: result}``, every other host not reached yet; and its lines (the plan,
+    one line per unchanged node, and the table when no node needs the release: no batch follows)."""
+    hosts = list(hosts)
+    nodes = dict((h, _node_entry(r, h, ())) for h, r in (results or {}).items()
+                 if h in hosts and isinstance(r, dict) and r.get('status'))
+    report = _report(nodes, hosts, image)
+    pending = [h for h in hosts if h not in nodes]
+    named = ', '.join(pending[:10]) + (', ...' if len(pending) > 10 else '')
+    lines = ['plan: %d of %d nodes already run %s, %d to release%s' % (
+        len(nodes), len(hosts), image or 'the release', len(pending), ': %s' % named if pending else '')]
+    if pending:
+        lines += rollout_lines(report, [h for h in hosts if h in nodes])
+    else:
+        lines += ['', 'summary of %s' % image] + rollout_table(report, hosts)
+    return dict(report=report, hosts=hosts, pending=pending, unchanged=[h for h in hosts if h in nodes], lines=lines)
+
+
 def rollout_summary(previous, results, hosts, batch_hosts, serial, canary_count=1, max_fail_percentage=0,
-                    canary_gate=True, image=''):
+                    canary_gate=True, image='', plan=None):
     """The end of one serial batch, computed once: ``report`` (the report so far: ``previous``, the report of the
     earlier batches of this run, with this batch's ``results`` {host: registered result} merged in), ``batch``,
     ``failed``, ``failed_canaries``, ``stops``, ``final`` (see :func:`rollout_batch_state`) and ``lines`` (``batch
-    n/m``, one line per node, and on the final batch the table)."""
+    n/m``, one line per node, and on the final batch the table).
+
+    With the ``plan`` of the run (:func:`rollout_plan_report`, when it covers ``hosts``), the play's ``hosts`` are
+    the nodes that needed the release: the batches and canaries are made of them, and the report and the table
+    cover every planned node, the unchanged ones from the plan."""
     hosts = list(hosts)
     batch_hosts = [h for h in hosts if h in set(batch_hosts)] or list(batch_hosts)
     if not batch_hosts:
@@ -147,19 +179,23 @@ def rollout_summary(previous, results, hosts, batch_hosts, serial, canary_count=
     batch = rollout_batch(hosts, batch_hosts[0], serial)
     batch['hosts'] = batch_hosts
     canaries = hosts[:int(canary_count)]
-    nodes = {}
+    report_hosts, nodes = hosts, {}
+    if plan_covers(plan, hosts):
+        report_hosts = list(plan['hosts'])
+        nodes = dict((h, n) for h, n in (plan['report'].get('nodes') or {}).items() if h not in batch_hosts)
     if previous and batch['number'] > 1:
         # Only hosts of this play that are not in this batch: a report of another play or run is never mixed in.
-        nodes = dict((h, n) for h, n in (previous.get('nodes') or {}).items() if h in hosts and h not in batch_hosts)
+        nodes.update((h, n) for h, n in (previous.get('nodes') or {}).items()
+                     if h in report_hosts and h not in batch_hosts)
     for host in batch_hosts:
         result = (results or {}).get(host)
         if isinstance(result, dict) and result.get('status'):
             nodes[host] = _node_entry(result, host, canaries)
-    report = _report(nodes, hosts, image)
+    report = _report(nodes, report_hosts, image)
     state = rollout_batch_state(report, batch, canaries, max_fail_percentage, canary_gate)
     lines = ['batch %d/%d' % (batch['number'], batch['count'])] + rollout_lines(report, batch_hosts)
     if state['final']:
-        lines += ['', 'summary of %s' % image] + rollout_table(report, hosts)
+        lines += ['', 'summary of %s' % image] + rollout_table(report, report_hosts)
     if state['failed_canaries']:
         lines.append('mim_rollout: canary node(s) %s failed: the rollout stops here, no other node is touched'
                      % ', '.join(state['failed_canaries']))
@@ -187,3 +223,25 @@ def rollout_table(report, hosts):
     lines.append(', '.join('%s %d' % (key.replace('_', ' '), counts[key]) for key in
                            STATUSES + ('not_reached',) if counts.get(key)))
     return [line.rstrip() for line in lines]
+
+
+def write_report(path, report):
+    """Write the JSON report atomically (a reader never sees half a report): a temporary file in the same
+    directory, then rename. Raises ``AnsibleActionFail`` naming the path and the fix."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        if not os.path.isdir(directory):
+            os.makedirs(directory)
+        handle, tmp = tempfile.mkstemp(prefix='.report-', dir=directory)
+        try:
+            with os.fdopen(handle, 'w') as out:
+                out.write(json.dumps(report, indent=4, sort_keys=True) + '\n')
+            os.chmod(tmp, 0o644)
+            os.rename(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    except (IOError, OSError) as exc:
+        raise AnsibleActionFail('cannot write the rollout report %s: %s; set report_file to a writable path'
+                                % (path, exc))

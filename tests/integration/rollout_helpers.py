@@ -65,12 +65,14 @@ def run_rollout(inventory, work, extra, timeout=240, flags=(), playbook=ROLLOUT,
     return done.returncode, done.stdout + done.stderr, recap, data
 
 
-def write_inventory(path, nodes):
-    """Inventory of {name: SimNode} in the layout `python -m mimoe_sim fleet` writes."""
+def write_inventory(path, nodes, host_vars=None):
+    """Inventory of {name: SimNode} in the layout `python -m mimoe_sim fleet` writes, plus ``host_vars``
+    {name: {variable: value}} (values written as JSON, which YAML reads)."""
     lines = ['all:', '  children:', '    mimoe_nodes:', '      hosts:']
     for name, node in nodes.items():
         lines += ['        %s:' % name, '          mcm_url: "%s"' % node.url,
                   '          mcm_token: "%s"' % node.api_key, '          ansible_connection: local']
+        lines += ['          %s: %s' % (key, json.dumps(value)) for key, value in ((host_vars or {}).get(name) or {}).items()]
     with open(path, 'w', encoding='utf-8') as fh:
         fh.write('\n'.join(lines) + '\n')
     return str(path)

@@ -82,9 +82,10 @@ def test_rollout_through_ansible_runner_like_awx(tmp_path):
         ok_hosts = {event['event_data'].get('host') for event in events if event['event'] == 'runner_on_ok'}
         assert set(hosts) <= ok_hosts
         assert not [event for event in events if event['event'] in ('runner_on_failed', 'runner_on_unreachable')]
-        # The survey's serial ramp: a canary batch of one node, then the other.
+        # The plan (one play), then the survey's serial ramp over the nodes that need the release (all of them on a
+        # first rollout): a canary batch of one node, then the other.
         plays = [event['event_data']['play'] for event in events if event['event'] == 'playbook_on_play_start']
-        assert plays.count('Roll the mim out to the edge nodes') == NODES
+        assert plays == ['Plan the rollout'] + ['Roll the mim out to the nodes that need it'] * NODES, plays
 
         # The mim runs the new version with the survey's secret env: the example mim then wants it as a bearer key.
         for node in fleet.nodes:

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.mimoe.edge.plugins.plugin_utils._rollout import rollout_summary
+from ansible_collections.mimoe.edge.plugins.plugin_utils._rollout import rollout_plan_report, rollout_summary
 
 HOSTS = ['n%02d' % i for i in range(1, 8)]
 
@@ -51,3 +51,46 @@ def test_a_host_without_a_result_is_not_reached_and_counts_as_failed_in_its_batc
     summary = rollout_summary(None, {'n01': None}, HOSTS, ['n01'], [1, 6], 1, 0, True, 'x')
     assert summary['lines'] == ['batch 1/2', 'n01 not reached'] + summary['lines'][2:]
     assert summary['failed'] == ['n01'] and summary['stops']
+
+
+def test_the_plan_reports_the_unchanged_nodes_and_names_the_others():
+    plan = rollout_plan_report({'n01': result('unchanged', '1.1.0'), 'n03': result('unchanged', '1.1.0')}, HOSTS,
+                               'hello-v1:1.1.0')
+    assert plan['unchanged'] == ['n01', 'n03'] and plan['pending'] == ['n02'] + HOSTS[3:]
+    assert plan['lines'][0] == 'plan: 2 of 7 nodes already run hello-v1:1.1.0, 5 to release: n02, n04, n05, n06, n07'
+    assert plan['lines'][1:] == ['n01 hello-v1 1.1.0 -> 1.1.0 unchanged', 'n03 hello-v1 1.1.0 -> 1.1.0 unchanged']
+    assert plan['report']['counts'] == {'upgraded': 0, 'unchanged': 2, 'rolled_back': 0, 'failed': 0,
+                                        'not_reached': 5}
+
+
+def test_a_plan_where_nothing_is_pending_is_the_whole_summary():
+    plan = rollout_plan_report(dict((h, result('unchanged')) for h in HOSTS), HOSTS, 'x')
+    assert plan['pending'] == [] and 'summary of x' in plan['lines']
+    assert plan['lines'][-1] == 'unchanged 7'
+
+
+def test_a_plan_names_ten_pending_hosts_at_most():
+    hosts = ['h%02d' % i for i in range(12)]
+    line = rollout_plan_report({}, hosts, 'x')['lines'][0]
+    assert line.endswith(': h00, h01, h02, h03, h04, h05, h06, h07, h08, h09, ...'), line
+
+
+def test_with_a_plan_the_batches_are_the_pending_nodes_and_the_report_every_planned_one():
+    plan = rollout_plan_report({'n01': result('unchanged', '1.1.0'), 'n02': result('unchanged', '1.1.0')}, HOSTS, 'x')
+    pending = plan['pending']  # the hosts of the rollout play
+    first = rollout_summary(plan['report'], {'n03': result('upgraded')}, pending, ['n03'], [1, '100%'], 1, 0, True,
+                            'x', plan=plan)
+    assert first['batch'] == {'number': 1, 'count': 2} and not first['final']
+    assert first['report']['nodes']['n03']['canary'] and first['report']['counts']['unchanged'] == 2
+    last = rollout_summary(first['report'], dict((h, result('upgraded')) for h in pending[1:]), pending, pending[1:],
+                           [1, '100%'], 1, 0, True, 'x', plan=plan)
+    assert last['final'] and last['report']['counts'] == {'upgraded': 5, 'unchanged': 2, 'rolled_back': 0,
+                                                          'failed': 0, 'not_reached': 0}
+    table = last['lines'][last['lines'].index('summary of x') + 1:]
+    assert [row.split()[0] for row in table[1:-1]] == HOSTS, table
+
+
+def test_a_plan_that_does_not_cover_the_play_is_ignored():
+    plan = rollout_plan_report({'n01': result('unchanged')}, HOSTS[:2], 'x')
+    summary = rollout_summary(None, {'n05': result('upgraded')}, HOSTS, ['n05'], [1, 6], 1, 0, True, 'x', plan=plan)
+    assert 'n01' not in summary['report']['nodes'] and summary['report']['counts']['not_reached'] == 6
