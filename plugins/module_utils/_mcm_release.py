@@ -379,6 +379,9 @@ class ReleaseManager(object):
             verdict, how = same_content(image, target.identity(), mims)
             image_same = verdict in (SAME, UNVERIFIED)
             self.result['identity'] = dict(verified=verdict == SAME, compared_by=how)
+            if verdict == SAME and not self.before['version']:
+                # A node that names no version (legacy images have no tags) runs the wanted content: its version.
+                self.before['version'] = self.result['from']['version'] = target.version
             if not image_same:
                 reasons.append('the image differs (compared by %s)' % how)
         if mim is None:
