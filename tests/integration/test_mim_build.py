@@ -221,6 +221,17 @@ def test_forced_rebuild_gives_the_same_bytes(built):
     assert fact["digest"] == before == sha256(built["tar"])
 
 
+def test_a_damaged_or_missing_archive_is_built_again(built):
+    """The record of the last build is only trusted while its archive still has the recorded digest."""
+    good = sha256(built["tar"])
+    built["tar"].write_bytes(b"not an image archive")
+    fact, _recap, output = run_role(built["work"], built["project"], mim_build_npm_ci=False)
+    assert fact["built"] is True and fact["digest"] == good == sha256(built["tar"]), output
+    built["tar"].unlink()
+    fact, _recap, output = run_role(built["work"], built["project"], mim_build_npm_ci=False)
+    assert fact["built"] is True and fact["digest"] == good == sha256(built["tar"]), output
+
+
 def test_same_sources_elsewhere_are_byte_identical_and_a_change_changes_the_digest(built, tmp_path):
     reference = built["first"][0]["digest"]
     project = copy_example(tmp_path / "elsewhere" / "hello-mim")
