@@ -42,11 +42,10 @@ def _without_omitted(value, omit):
 
 
 def host_values(task, loader, task_vars, hosts, name):
-    """``(host, value)`` for each of ``hosts``, one at a time (a generator: the caller can use each value while the
-    next is templated): the variable ``name`` templated with that host's variables at ``task`` (play, role, block
-    and task variables, inventory, facts). A host without the variable gets ``None``; a template that fails gives the
-    exception instead of a value (the caller decides what it means for that host). Raises
-    :class:`HostVarsUnavailable` before the first value."""
+    """``(host, value)`` for each of ``hosts``, in order (a generator): the variable ``name`` templated with that
+    host's variables at ``task`` (play, role, block and task variables, inventory, facts). A host without the
+    variable gets ``None``; a template that fails gives the exception instead of a value (the caller decides what it
+    means for that host). Raises :class:`HostVarsUnavailable` when this ansible-core lacks what it needs."""
     get_manager = getattr(task, 'get_variable_manager', None)
     get_play = getattr(task, 'get_play', None)
     manager = get_manager() if get_manager else None
