@@ -81,6 +81,42 @@ def test_rollout_status_and_report(tmp_path):
         assert '3 nodes, 3 ok, 0 drifted, 0 with a mim down' in out
 
 
+PLAN_PLAYBOOK = """
+- name: Plan only
+  hosts: mimoe_nodes
+  gather_facts: false
+  vars:
+    node_release:
+      mcm_url: "{{ mcm_url }}"
+      mcm_token: "{{ mcm_token | default(omit) }}"
+      env: "{{ mim_env | default({'MCM.BASE_API_PATH': '/hello/v1'}) }}"
+  tasks:
+    - name: Describe the archive
+      mimoe.edge.mim_package_info:
+        path: "{{ image_tar }}"
+      register: package
+      run_once: true
+      delegate_to: localhost
+    - name: Read every node
+      mimoe.edge.rollout_plan:
+        hosts: "{{ ansible_play_hosts_all }}"
+        options:
+          image: "{{ package.image }}"
+        node_options: node_release
+        processes: 2
+      register: plan
+      run_once: true
+      delegate_to: localhost
+    - name: Keep the plan
+      ansible.builtin.copy:
+        content: "{{ plan | to_json }}"
+        dest: "{{ plan_file }}"
+        mode: '0600'
+      run_once: true
+      delegate_to: localhost
+"""
+
+
 def mcm(node, method, path):
     return http_json(method, node.url + '/mcm/v1' + path, headers={'Authorization': 'Bearer %s' % node.api_key},
                      timeout=10)
@@ -133,59 +169,11 @@ def test_plan_reads_each_node_with_its_own_variables(tmp_path):
         env = mcm(nodes['node003'], 'GET', '/mims/hello-v1')[1]['env']
         assert env['GREETING'] == 'hi again', env
 
-
-PLAN_PLAYBOOK = """
-- name: Plan only
-  hosts: mimoe_nodes
-  gather_facts: false
-  vars:
-    node_release:
-      mcm_url: "{{ mcm_url }}"
-      mcm_token: "{{ mcm_token | default(omit) }}"
-      env: "{{ node_env | default({'MCM.BASE_API_PATH': '/hello/v1'}) }}"
-  tasks:
-    - name: Describe the archive
-      mimoe.edge.mim_package_info:
-        path: "{{ image_tar }}"
-      register: package
-      run_once: true
-      delegate_to: localhost
-    - name: Read every node
-      mimoe.edge.rollout_plan:
-        hosts: "{{ ansible_play_hosts_all }}"
-        options:
-          image: "{{ package.image }}"
-        node_options: node_release
-        processes: 2
-      register: plan
-      run_once: true
-      delegate_to: localhost
-    - name: Keep the plan
-      ansible.builtin.copy:
-        content: "{{ plan | to_json }}"
-        dest: "{{ plan_file }}"
-        mode: '0600'
-      run_once: true
-      delegate_to: localhost
-"""
-
-
-def test_plan_in_two_processes_tells_each_node_apart(tmp_path):
-    """mimoe.edge.rollout_plan with two processes (the helper plans every second host): each host is read with its
-    own URL and env, whichever process templates it."""
-    work = tmp_path / 'work'
-    work.mkdir()
-    tar = hello_tar(tmp_path, '1.0.0')
-    with SimFleet(4) as fleet:
-        nodes = dict((node.name, node) for node in fleet.nodes)
-        inventory = write_inventory(tmp_path / 'inventory.yml', nodes)
-        rc, out, _recap, _report = run_rollout(inventory, work, {
-            'image_tar': tar, 'mim_rollout_image_cache': str(tmp_path / 'cache'), 'mim_rollout_health_delay': 1})
-        assert rc == 0, out
-        # node002 (planned by the helper) lost its mim, node003 (planned here) has another env in the inventory.
+        # The plan alone, in two processes (the helper plans every second host): node002 (the helper's) lost its
+        # mim, node003 (planned here) has another env again; each is read with its own URL and env.
         assert mcm(nodes['node002'], 'DELETE', '/mims/hello-v1')[0] in (200, 204)
         inventory = write_inventory(tmp_path / 'inventory.yml', nodes,
-                                    {'node003': {'node_env': dict(HELLO_ENV, GREETING='other')}})
+                                    {'node003': {'mim_env': dict(greeting, GREETING='and again')}})
         (tmp_path / 'plan.yml').write_text(PLAN_PLAYBOOK)
         plan_file = tmp_path / 'plan.json'
         rc, out = playbook_file(str(tmp_path / 'plan.yml'), inventory, work, 'image_tar=%s' % tar,
