@@ -77,10 +77,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        validated = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validated.error_messages:
-            raise AnsibleActionFail('mimoe.edge.rollout_plan: %s' % '; '.join(validated.error_messages))
-        args = validated.validated_parameters
+        dummy, args = self.validate_argument_spec(ARGUMENT_SPEC)
         hosts = list(dict.fromkeys(args['hosts']))
         if args['workers'] < 1 or (args['processes'] is not None and args['processes'] < 1):
             raise AnsibleActionFail('mimoe.edge.rollout_plan: workers and processes must be 1 or more')

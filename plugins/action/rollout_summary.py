@@ -10,7 +10,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleActionFail, AnsibleFilterError
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.mimoe.edge.plugins.plugin_utils._rollout import rollout_batch, rollout_summary, write_report
@@ -36,10 +35,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        validated = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validated.error_messages:
-            raise AnsibleActionFail('mimoe.edge.rollout_summary: %s' % '; '.join(validated.error_messages))
-        args = validated.validated_parameters
+        dummy, args = self.validate_argument_spec(ARGUMENT_SPEC)
         hostvars = task_vars.get('hostvars') or {}
         serial = args['serial'] or [args['canary_count'], '100%']
         batch_hosts = args['batch_hosts']
