@@ -24,7 +24,7 @@ from ansible_collections.mimoe.edge.plugins.module_utils._mcm_release import (
 )
 from ansible_collections.mimoe.edge.plugins.plugin_utils._host_vars import HostVarsUnavailable, host_values
 from ansible_collections.mimoe.edge.plugins.plugin_utils._parallel import cpu_count, map_in_processes
-from ansible_collections.mimoe.edge.plugins.plugin_utils._rollout import rollout_plan_report, write_report
+from ansible_collections.mimoe.edge.plugins.plugin_utils._rollout import rollout_plan_report, rollout_stats, write_report
 
 ARGUMENT_SPEC = dict(
     hosts=dict(type='list', elements='str', required=True),
@@ -102,7 +102,7 @@ class ActionModule(ActionBase):
         result.update(
             changed=False, msg=plan['lines'], report_file=args['report_file'] or '', report=plan['report'],
             hosts=hosts, unchanged=plan['unchanged'], pending=plan['pending'],
-            reasons=dict((h, verdicts[h]['reasons']) for h in plan['pending']))
+            reasons=dict((h, verdicts[h]['reasons']) for h in plan['pending']), ansible_stats=rollout_stats(plan['report']))
         return result
 
     def _plan(self, hosts, args, task_vars):

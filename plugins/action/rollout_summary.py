@@ -12,7 +12,12 @@ __metaclass__ = type
 from ansible.errors import AnsibleActionFail, AnsibleFilterError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.mimoe.edge.plugins.plugin_utils._rollout import rollout_batch, rollout_summary, write_report
+from ansible_collections.mimoe.edge.plugins.plugin_utils._rollout import (
+    rollout_batch,
+    rollout_stats,
+    rollout_summary,
+    write_report,
+)
 
 ARGUMENT_SPEC = dict(
     hosts=dict(type='list', elements='str', required=True),
@@ -72,6 +77,6 @@ class ActionModule(ActionBase):
             write_report(report_file, summary['report'])
         result.update(changed=False, msg=summary['lines'], report_file=report_file or '',
                       report=summary['report'],
-                      failed_hosts=summary['failed'],
+                      failed_hosts=summary['failed'], ansible_stats=rollout_stats(summary['report']),
                       **dict((k, summary[k]) for k in ('batch', 'final', 'stops', 'failed_canaries')))
         return result

@@ -80,6 +80,8 @@ options:
       - Default one per CPU of the controller, at most one per 20 hosts.
     type: int
 notes:
+  - Sets the custom stat C(mim_rollout_summary) (release, counts, each node's status), as M(ansible.builtin.set_stats)
+    would. AWX keeps it as an artifact of the job, which a following node of a workflow gets as an extra variable.
   - Run it with C(run_once=true) and C(delegate_to=localhost), and keep the result as C(mim_rollout_plan) on
     C(localhost) (C(set_fact) with C(delegate_facts=true)), as the role does. M(mimoe.edge.rollout_summary) then
     reports the unchanged nodes with the others.

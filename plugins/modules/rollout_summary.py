@@ -77,6 +77,8 @@ options:
     description: Path of the JSON report on the controller; not written when unset.
     type: path
 notes:
+  - Sets the custom stat C(mim_rollout_summary) (release, counts, each node's status), as M(ansible.builtin.set_stats)
+    would. AWX keeps it as an artifact of the job, which a following node of a workflow gets as an extra variable.
   - Run it with C(run_once=true) and C(delegate_to=localhost), and keep RV(report) as C(mim_rollout_summary) on
     C(localhost) (C(set_fact) with C(delegate_facts=true)), as the role does.
 '''

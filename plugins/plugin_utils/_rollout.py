@@ -225,6 +225,15 @@ def rollout_table(report, hosts):
     return [line.rstrip() for line in lines]
 
 
+def rollout_stats(report):
+    """The run's custom stats (``ansible_stats`` of a task result, as ``set_stats`` sets them): AWX keeps them as the
+    job's artifacts, which a following workflow node gets as ``mim_rollout_summary``. Compact: the release, the counts
+    and each node's status; the full report is the JSON file."""
+    summary = dict(image=report.get('image') or '', counts=dict(report.get('counts') or {}),
+                   nodes=dict((host, node.get('status')) for host, node in (report.get('nodes') or {}).items()))
+    return dict(data=dict(mim_rollout_summary=summary), per_host=False, aggregate=False)
+
+
 def write_report(path, report):
     """Write the JSON report atomically (a reader never sees half a report): a temporary file in the same
     directory, then rename. Raises ``AnsibleActionFail`` naming the path and the fix."""

@@ -77,6 +77,9 @@ def test_rollout_through_ansible_runner_like_awx(tmp_path):
         assert kinds.index('playbook_on_start') < kinds.index('playbook_on_stats')
         stats = next(event['event_data'] for event in events if event['event'] == 'playbook_on_stats')
         assert not stats['failures'] and not stats['dark'], stats
+        # The custom stat a following AWX workflow node gets as an extra variable (the job's artifacts).
+        artifact = stats['artifact_data']['mim_rollout_summary']
+        assert artifact['counts']['upgraded'] == NODES and artifact['nodes'] == dict((h, 'upgraded') for h in hosts)
         for host in hosts:
             assert stats['ok'][host] > 0 and stats['changed'][host] > 0, stats
         ok_hosts = {event['event_data'].get('host') for event in events if event['event'] == 'runner_on_ok'}

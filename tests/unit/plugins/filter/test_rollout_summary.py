@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.mimoe.edge.plugins.plugin_utils._rollout import rollout_plan_report, rollout_summary
+from ansible_collections.mimoe.edge.plugins.plugin_utils._rollout import rollout_plan_report, rollout_stats, rollout_summary
 
 HOSTS = ['n%02d' % i for i in range(1, 8)]
 
@@ -94,3 +94,11 @@ def test_a_plan_that_does_not_cover_the_play_is_ignored():
     plan = rollout_plan_report({'n01': result('unchanged')}, HOSTS[:2], 'x')
     summary = rollout_summary(None, {'n05': result('upgraded')}, HOSTS, ['n05'], [1, 6], 1, 0, True, 'x', plan=plan)
     assert 'n01' not in summary['report']['nodes'] and summary['report']['counts']['not_reached'] == 6
+
+
+def test_the_custom_stat_is_compact_and_set_for_the_whole_run():
+    summary = rollout_summary(None, {'n01': result('upgraded')}, HOSTS, ['n01'], [1, 6], 1, 0, True, 'hello-v1:1.1.0')
+    stats = rollout_stats(summary['report'])
+    assert stats['per_host'] is False and stats['aggregate'] is False
+    assert stats['data'] == {'mim_rollout_summary': {'image': 'hello-v1:1.1.0', 'counts': summary['report']['counts'],
+                                                     'nodes': {'n01': 'upgraded'}}}
