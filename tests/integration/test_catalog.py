@@ -319,7 +319,7 @@ def test_rollout_from_catalog_to_mixed_architectures(tmp_path, tars):
         # 2.0.0 has no arm image: the arm node fails before it is touched; the nodes pull their image themselves.
         mark = reg.mark()
         rc, out, _recap, report = run_rollout(fleet.inventory_path, work, dict(
-            extra, catalog='hello@2.0.0', pull='node', canary_count=1, max_fail_percentage=50))
+            extra, catalog='hello@2.0.0', pull='node', canary_count=1, rollout_max_fail_percentage=50))
         assert 'has no image for the architecture arm' in out, out
         arm = [n for n in fleet.nodes if n.arch == 'arm'][0]
         assert node_images(arm)['hello-v1'] == sha256(tars['arm'])[7:]

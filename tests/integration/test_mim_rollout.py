@@ -130,6 +130,7 @@ def test_canary_gate_with_two_canaries(tars):
         http_json('PUT', fleet.nodes[0].url + '/_sim/faults', {'crash_mims': ['hello-v1']})
         for node in fleet.nodes:
             reset_stats(node.url)
+        # max_fail_percentage: the earlier name of rollout_max_fail_percentage, still read.
         rc, out, recap, report = rollout(fleet.inventory_path, tars, 'v2', canary_count=2, batch_size=2,
                                          max_fail_percentage=50, mim_rollout_health_retries=2)
         assert rc != 0, out
@@ -168,7 +169,7 @@ def test_node_killed_mid_batch_then_rerun_converges(tars, tmp_path):
 
         killer = threading.Thread(target=kill_when_reached, daemon=True)
         killer.start()
-        rc, out, recap, report = rollout(inventory, tars, 'v2', batch_size=3, max_fail_percentage=50)
+        rc, out, recap, report = rollout(inventory, tars, 'v2', batch_size=3, rollout_max_fail_percentage=50)
         killer.join(5)
         assert killed.is_set(), out
         assert rc != 0, out

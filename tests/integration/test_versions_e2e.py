@@ -48,12 +48,13 @@ def test_rollout_status_and_report(tmp_path):
     extra = {'image_tar': tar, 'mim_env': json.dumps(HELLO_ENV), 'mim_rollout_image_cache': str(tmp_path / 'cache'),
              'mim_rollout_health_delay': 1,
              # survey answers: text
-             'canary_count': '1', 'batch_size': '2', 'health_status': '200', 'max_fail_percentage': '0'}
+             'canary_count': '1', 'batch_size': '2', 'health_status': '200', 'rollout_max_fail_percentage': '0'}
     with SimFleet(3) as fleet:
         inventory = fleet.inventory_path
         rc, out, recap, report = run_rollout(inventory, work, extra)
         assert rc == 0, out
         assert report['counts'] == {'upgraded': 3, 'unchanged': 0, 'rolled_back': 0, 'failed': 0, 'not_reached': 0}
+        assert 'reserved name' not in out, out  # no survey answer is named like a play keyword
         assert sorted(set(recap) - {'localhost'}) == sorted(node.name for node in fleet.nodes), out
         for node in fleet.nodes:
             assert http_json('GET', node.url + '/api/hello/v1/version', timeout=10)[1]['version'] == '1.0.0'

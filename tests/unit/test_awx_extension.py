@@ -17,12 +17,14 @@ import jinja2
 import jinja2.meta
 import pytest
 import yaml
+from ansible.vars.reserved import get_reserved_names
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AWX = os.path.join(ROOT, 'extensions', 'awx')
 SECRET_NAME = re.compile(r'(token|password|secret|passphrase|private_key)', re.I)
 # AWX's survey question types and the keys of a question (awx/main/models/mixins.py, api/views survey_spec).
 SURVEY_TYPES = {'text', 'textarea', 'password', 'integer', 'float', 'multiplechoice', 'multiselect'}
+RESERVED_NAMES = get_reserved_names()
 QUESTION_KEYS = {'question_name', 'question_description', 'required', 'type', 'variable', 'default', 'min', 'max',
                  'choices'}
 JOB_TEMPLATE_FIELDS = {'name', 'description', 'job_type', 'playbook', 'verbosity', 'job_slice_count',
@@ -149,6 +151,8 @@ def test_job_template_and_survey(template):
         assert set(question) <= QUESTION_KEYS and question['question_name'], question
         assert question['type'] in SURVEY_TYPES and isinstance(question['required'], bool), question
         assert question['variable'] in accepted, '%s is not a variable of %s' % (question['variable'], playbook)
+        # A play keyword as a variable name makes every job print "Found variable using reserved name".
+        assert question['variable'] not in RESERVED_NAMES, question['variable']
         # Credentials carry the MCM token and the registry password; a survey never asks for them.
         assert not SECRET_NAME.search(question['variable']) or question['variable'] == 'mim_secret_env'
         if 'secret' in question['variable']:
