@@ -67,6 +67,8 @@ def test_rollout_to_five_nodes_idempotent_then_upgrade_keeps_counters(tars):
         # host, and the plan's table is the summary.
         assert all(counters['changed'] == 0 for counters in recap.values()), out
         assert report['counts']['unchanged'] == 5, report
+        # The legacy node names no version; its verified image is the release's content, so its version too.
+        assert {n['from_version'] for n in report['nodes'].values()} == {'1.0.0'}, report
         assert 'plan: 5 of 5 nodes already run hello-v1:1.0.0, 0 to release' in out, out
         assert 'Release on this node' not in out and 'summary of hello-v1:1.0.0' in out, out
         for index, node in enumerate(fleet.nodes):
